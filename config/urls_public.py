@@ -1,0 +1,15 @@
+"""URLs of the vendor console (public schema hosts)."""
+
+from django.urls import include, path
+
+from accounts.urls import urlpatterns as account_urls
+from tenants import views
+
+urlpatterns = [
+    path("", views.console, name="home"),
+    path("", views.console, name="console"),
+    path("communes/nouvelle/", views.onboard, name="onboard"),
+    path("communes/<int:commune_id>/suspendre/", views.suspend, name="commune_suspend"),
+    path("communes/<int:commune_id>/reactiver/", views.reactivate, name="commune_reactivate"),
+    path("", include((account_urls, "accounts"))),
+]

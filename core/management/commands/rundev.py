@@ -1,0 +1,60 @@
+"""Serve the site and run a real Celery worker and beat, together (``make run``).
+
+Each part is a child process; Ctrl-C stops them all. The broker is whatever
+CELERY_BROKER_URL says (the filesystem broker under .data/celery by default).
+"""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the development web server, a Celery worker and Celery beat."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default="0.0.0.0:8000")
+
+    def handle(self, *args, **options):
+        if settings.CELERY_BROKER_URL.startswith("filesystem"):
+            for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
+                if isinstance(folder, str):
+                    Path(folder).mkdir(parents=True, exist_ok=True)
+        python = sys.executable
+        commands = {
+            "worker": [python, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
+                       "--concurrency=2"],
+            "beat": [python, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
+                     "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            "web": [python, "manage.py", "runserver", options["addr"]],
+        }
+        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        stop = False
+
+        def handle_signal(signum, frame):
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, handle_signal)
+        signal.signal(signal.SIGTERM, handle_signal)
+        try:
+            while not stop:
+                for name, process in processes.items():
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {process.returncode}")
+                        stop = True
+                time.sleep(0.5)
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.terminate()
+            for process in processes.values():
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()

@@ -1,0 +1,74 @@
+"""Communes (tenants) and their host names, in the public schema."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class CommuneStatus(models.TextChoices):
+    ACTIVE = "active", _("active")
+    SUSPENDED = "suspended", _("suspended")
+
+
+class CommuneKind(models.TextChoices):
+    COMMUNE = "commune", _("commune")
+    TEMPLATE = "template", _("template schema")
+    PLATFORM = "platform", _("vendor platform")
+
+
+class Commune(TenantMixin):
+    """One town: its own PostgreSQL schema named after ``slug``.
+
+    Two special rows exist: the ``public`` schema (kind ``platform``, the vendor
+    console) and the ``modele`` schema (kind ``template``), a migrated, empty schema
+    that new communes are cloned from. Neither has town data.
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=CommuneKind.choices,
+                            default=CommuneKind.COMMUNE)
+    status = models.CharField(_("status"), max_length=16, choices=CommuneStatus.choices,
+                              default=CommuneStatus.ACTIVE)
+    insee_code = models.CharField(_("INSEE code"), max_length=5, blank=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+    template = models.CharField(_("reference-data template"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("commune")
+        verbose_name_plural = _("communes")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "suspended"]),
+                name="commune_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["commune", "template", "platform"]),
+                name="commune_kind_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def slug(self) -> str:
+        return self.schema_name
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == CommuneStatus.SUSPENDED
+
+
+class Domain(DomainMixin):
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+    def __str__(self):
+        return self.domain

@@ -1,0 +1,58 @@
+"""Reads over communes (public schema)."""
+
+from django.db import connection
+from psycopg import sql
+
+from tenants.models import Commune, CommuneKind, CommuneStatus
+
+
+def active_commune_schemas() -> list[str]:
+    return list(
+        Commune.objects.filter(kind=CommuneKind.COMMUNE, status=CommuneStatus.ACTIVE)
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+
+
+def communes_for_console():
+    """Communes with their key figures, in one query whatever their number.
+
+    The figures live in each commune's own schema; one UNION ALL statement reads
+    them all (agents, parents, last journal entry) instead of a query per town.
+    """
+    communes = list(
+        Commune.objects.filter(kind=CommuneKind.COMMUNE).prefetch_related("domains")
+    )
+    figures = _key_figures([c.schema_name for c in communes])
+    for commune in communes:
+        commune.figures = figures.get(commune.schema_name, {})
+        commune.primary_domain = next(
+            (d.domain for d in commune.domains.all() if d.is_primary), ""
+        )
+    return communes
+
+
+def _key_figures(schemas: list[str]) -> dict[str, dict]:
+    if not schemas:
+        return {}
+    parts = [
+        sql.SQL(
+            "SELECT {name} AS schema_name,"
+            " (SELECT count(*) FROM {users} WHERE account_type = 'agent' AND is_active) AS agents,"
+            " (SELECT count(*) FROM {users} WHERE account_type = 'parent' AND is_active) AS parents,"
+            " (SELECT max(at) FROM {journal}) AS last_activity"
+        ).format(
+            name=sql.Literal(schema),
+            users=sql.Identifier(schema, "accounts_user"),
+            journal=sql.Identifier(schema, "core_actionlog"),
+        )
+        for schema in schemas
+    ]
+    query = sql.SQL(" UNION ALL ").join(parts)
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(query.as_string(connection.connection))
+        return {
+            row[0]: {"agents": row[1], "parents": row[2], "last_activity": row[3]}
+            for row in cursor.fetchall()
+        }
