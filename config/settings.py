@@ -39,7 +39,7 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production (e.g. .parvis.fr).")
 
 # Hosts of the vendor console (public schema); load_demo and setup_platform register them.
-VENDOR_HOSTS = env_list("VENDOR_HOSTS", ["localhost"])
+VENDOR_HOSTS = env_list("VENDOR_HOSTS", ["console.parvis.test"] if TESTING else ["localhost"])
 # Suffix used for demo and default commune hosts ("sassenage" + ".localhost").
 COMMUNE_HOST_SUFFIX = env_str("COMMUNE_HOST_SUFFIX", ".localhost")
 SITE_SCHEME = env_choice("SITE_SCHEME", ("http", "https"), "https" if PRODUCTION else "http")
@@ -123,9 +123,11 @@ if DATABASE_URL:
 elif PRODUCTION:
     raise ImproperlyConfigured("DATABASE_URL must be set in production.")
 else:
-    from config.embedded_db import embedded_database_settings
+    from config.embedded_db import DEFAULT_DB_NAME, embedded_database_settings
 
-    _db = embedded_database_settings(DATA_DIR)
+    # PARVIS_DB_NAME picks another database on the embedded server (the benchmark
+    # uses its own throwaway "parvis_bench" and never touches "parvis").
+    _db = embedded_database_settings(DATA_DIR, env_str("PARVIS_DB_NAME", DEFAULT_DB_NAME))
 DATABASES = {
     "default": {
         "ENGINE": "django_tenants.postgresql_backend",
@@ -264,7 +266,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
 elif CELERY_BROKER_URL.startswith("redis"):
     # Must exceed every countdown/ETA we use, or Redis delivers the task again.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or ("cache+memory://" if TESTING else None)
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60

@@ -53,9 +53,9 @@ def luhn_valid(digits: str) -> bool:
 def validate_siret(value: str) -> None:
     if not re.fullmatch(r"\d{14}", value):
         raise ValidationError(ERROR_SIRET_FORMAT, code="siret_format")
-    # La Poste's establishments (SIREN 356000000) use a different rule: digit sum % 5.
-    if value.startswith("356000000"):
-        if sum(int(c) for c in value) % 5 != 0:
-            raise ValidationError(ERROR_SIRET_CHECKSUM, code="siret_checksum")
-    elif not luhn_valid(value):
-        raise ValidationError(ERROR_SIRET_CHECKSUM, code="siret_checksum")
+    if luhn_valid(value):
+        return
+    # La Poste's establishments (SIREN 356000000) also use another rule: digit sum % 5.
+    if value.startswith("356000000") and sum(int(c) for c in value) % 5 == 0:
+        return
+    raise ValidationError(ERROR_SIRET_CHECKSUM, code="siret_checksum")

@@ -1,0 +1,307 @@
+"""Benchmark: onboarding a commune by cloning the template schema vs plain migrations.
+
+Run with ``make bench`` (``PARVIS_ENV=dev .venv/bin/python bench/onboarding.py``).
+
+What it measures, with 1, 50 and 200 communes already present:
+
+* **clone** -- ``commune_onboard()``, the real onboarding service: validation,
+  ``clone_schema`` of the template schema ``modele``, the
+  ``migrate_schemas --fake`` that django-tenants runs after cloning, the domain
+  row, the default reference data and the journal entries. The two
+  django-tenants steps are also timed on their own to show where the time goes;
+* **plain migrate** -- a ``Commune`` saved with ``TENANT_CREATION_FAKES_MIGRATIONS``
+  off: ``CREATE SCHEMA`` then every tenant migration replayed by
+  ``migrate_schemas`` for that one schema (what onboarding would cost without
+  the template);
+* **no-op migrate_schemas** -- ``migrate_schemas --tenant
+  --executor=multiprocessing`` over every commune schema when nothing is left
+  to apply (a deploy without new migration), extrapolated linearly to 1,000
+  communes.
+
+Each onboarding is timed with ``time.perf_counter`` and summarised by median, min
+and max over ``REPEATS`` runs; the commune is removed (schema dropped, outside
+the timing) right after, so the number of communes present stays exact.
+
+Safety: the benchmark works in its own database. With the embedded server it
+sets ``PARVIS_DB_NAME=parvis_bench`` before the settings are read, then DROPS
+and recreates that database -- the development database ``parvis`` is never
+touched. With ``DATABASE_URL`` set, the database of that URL is dropped and
+recreated instead: it must be a throwaway database, and the run refuses to
+start unless ``PARVIS_BENCH_DROP`` names it.
+"""
+
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from contextlib import redirect_stdout
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BENCH_DB_NAME = "parvis_bench"
+DEV_DB_NAME = "parvis"
+LEVELS = (1, 50, 200)
+REPEATS = 10
+PLAIN_REPEATS = 10
+NOOP_REPEATS = 3
+EXTRAPOLATE_TO = 1_000
+TARGET_SECONDS = 1.0
+SLUG_PREFIX = "bench"
+
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("PARVIS_ENV", "dev")
+os.environ["PARVIS_DB_NAME"] = BENCH_DB_NAME  # embedded server only; never the dev DB
+
+# Seconds spent in each django-tenants step during the current onboarding.
+_steps: dict[str, float] = defaultdict(float)
+
+
+# --- Database set-up ---------------------------------------------------------------
+
+def bench_database() -> dict:
+    """Return the connection settings, refusing any database that is not throwaway."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    name = db["NAME"]
+    if name == DEV_DB_NAME:
+        sys.exit(f"Refusing to benchmark on the development database {name!r}.")
+    if settings.DATABASE_URL and os.environ.get("PARVIS_BENCH_DROP") != name:
+        sys.exit(f"DATABASE_URL is set: the benchmark would DROP database {name!r}. "
+                 f"If it is a throwaway database, run again with PARVIS_BENCH_DROP={name}.")
+    return db
+
+
+def database_recreate(db: dict) -> None:
+    """Drop and create the benchmark database through the ``postgres`` maintenance DB."""
+    import psycopg
+    from psycopg import sql
+
+    params = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"],
+              "password": db["PASSWORD"] or None, "dbname": "postgres"}
+    name = sql.Identifier(db["NAME"])
+    with psycopg.connect(**{k: v for k, v in params.items() if v is not None},
+                         autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def platform_prepare() -> None:
+    """Migrate the public schema and create the public tenant and the template."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tenants.services import platform_setup
+
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    with open(os.devnull, "w") as devnull, redirect_stdout(devnull):
+        platform_setup(vendor_hosts=settings.VENDOR_HOSTS)  # migrates 'modele' verbosely
+
+
+# --- Instrumentation of the two django-tenants steps -------------------------------
+
+def _timed(step: str, func):
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _steps[step] += time.perf_counter() - start
+
+    return wrapper
+
+
+def instrument_django_tenants() -> None:
+    """Time ``clone_schema`` and the ``migrate_schemas`` run by ``create_schema``."""
+    from django_tenants import models as tenant_models
+
+    clone_cls = tenant_models.CloneSchema
+    clone_cls.clone_schema = _timed("clone_sql", clone_cls.clone_schema)
+    tenant_models.call_command = _timed("migrate", tenant_models.call_command)
+
+
+# --- Communes ----------------------------------------------------------------------
+
+def _slugs():
+    number = 0
+    while True:
+        number += 1
+        yield f"{SLUG_PREFIX}{number:05d}"
+
+
+SLUGS = _slugs()
+
+
+def commune_count() -> int:
+    from tenants.models import Commune, CommuneKind
+
+    return Commune.objects.filter(kind=CommuneKind.COMMUNE).count()
+
+
+def onboard(slug: str):
+    from core.journal import Actor
+    from tenants.services import commune_onboard
+
+    return commune_onboard(slug=slug, name=f"Bench {slug}", domain=f"{slug}.bench.test",
+                           actor=Actor.system("bench")).commune
+
+
+def create_by_plain_migrate(slug: str):
+    """Save a commune with cloning disabled: CREATE SCHEMA + all tenant migrations."""
+    from django.test.utils import override_settings
+
+    from tenants.models import Commune
+
+    with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False):
+        commune = Commune(schema_name=slug, name=f"Bench {slug}")
+        commune.save(verbosity=0)
+    return commune
+
+
+def commune_remove(commune) -> None:
+    """Drop the schema and delete the row (its domains cascade)."""
+    from django.db import connection
+
+    connection.set_schema_to_public()
+    commune.delete(force_drop=True)
+
+
+def populate(target: int) -> float:
+    """Onboard communes until ``target`` are present; return the seconds it took."""
+    start = time.perf_counter()
+    for _ in range(target - commune_count()):
+        onboard(next(SLUGS))
+    return time.perf_counter() - start
+
+
+# --- Measurements ------------------------------------------------------------------
+
+def time_creations(create, repeats: int) -> tuple[list[float], dict[str, list[float]]]:
+    """Time ``repeats`` creations, removing each commune right after (untimed)."""
+    totals, steps = [], defaultdict(list)
+    for _ in range(repeats):
+        _steps.clear()
+        start = time.perf_counter()
+        commune = create(next(SLUGS))
+        totals.append(time.perf_counter() - start)
+        for step in ("clone_sql", "migrate"):
+            steps[step].append(_steps[step])
+        commune_remove(commune)
+    return totals, steps
+
+
+def time_noop_migrate(repeats: int) -> list[float]:
+    """Time ``migrate_schemas --tenant --executor=multiprocessing`` with nothing to do."""
+    from django.core.management import call_command
+
+    durations = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call_command("migrate_schemas", tenant=True, executor="multiprocessing",
+                     interactive=False, verbosity=0)
+        durations.append(time.perf_counter() - start)
+    return durations
+
+
+def tenant_schema_count() -> int:
+    """Schemas ``migrate_schemas --tenant`` visits: every tenant except public."""
+    from tenants.models import Commune
+
+    return Commune.objects.exclude(schema_name="public").count()
+
+
+# --- Report ------------------------------------------------------------------------
+
+def stats(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(values: list[float]) -> str:
+    median, low, high = stats(values)
+    return f"{median:8.3f} {low:8.3f} {high:8.3f}"
+
+
+def print_header(title: str) -> None:
+    print(f"\n{title}\n{'-' * len(title)}", flush=True)
+
+
+def print_level(level: int, clone: tuple, plain: tuple) -> None:
+    clone_totals, clone_steps = clone
+    plain_totals, _plain_steps = plain
+    rest = [t - c - m for t, c, m in zip(clone_totals, clone_steps["clone_sql"],
+                                         clone_steps["migrate"], strict=True)]
+    verdict = "OK" if statistics.median(clone_totals) <= TARGET_SECONDS else "OVER TARGET"
+    print(f"{level:>9}  {'onboard by clone (total)':<34} {len(clone_totals):>3} "
+          f"{fmt(clone_totals)}  {verdict}")
+    print(f"{'':>9}    {'clone_schema() SQL':<32} {'':>3} {fmt(clone_steps['clone_sql'])}")
+    print(f"{'':>9}    {'migrate_schemas --fake':<32} {'':>3} {fmt(clone_steps['migrate'])}")
+    print(f"{'':>9}    {'rest (domain, defaults, journal)':<32} {'':>3} {fmt(rest)}")
+    print(f"{level:>9}  {'plain migrate_schemas (1 schema)':<34} {len(plain_totals):>3} "
+          f"{fmt(plain_totals)}", flush=True)
+
+
+def print_noop(rows: list[tuple[int, int, list[float]]]) -> None:
+    print_header("No-op migrate_schemas --tenant --executor=multiprocessing (seconds)")
+    print(f"{'communes':>9} {'schemas':>8} {'runs':>5} {'median':>8} {'min':>8} {'max':>8} "
+          f"{'ms/schema':>10}")
+    for level, schemas, durations in rows:
+        median = statistics.median(durations)
+        print(f"{level:>9} {schemas:>8} {len(durations):>5} {fmt(durations)} "
+              f"{1000 * median / schemas:>10.1f}")
+    level, schemas, durations = rows[-1]
+    median = statistics.median(durations)
+    proportional = median / schemas * (EXTRAPOLATE_TO + 1)
+    print(f"Extrapolated to {EXTRAPOLATE_TO:,} communes ({EXTRAPOLATE_TO + 1} schemas), "
+          f"proportional to the {level}-commune figure: {proportional:.1f} s")
+    if len(rows) >= 2:
+        xs = [schemas for _, schemas, _ in rows]
+        ys = [statistics.median(durations) for _, _, durations in rows]
+        slope, intercept = statistics.linear_regression(xs, ys)
+        fitted = intercept + slope * (EXTRAPOLATE_TO + 1)
+        print(f"Least-squares line over the levels: {intercept:.2f} s + "
+              f"{1000 * slope:.1f} ms/schema -> {fitted:.1f} s at {EXTRAPOLATE_TO:,} communes")
+
+
+# --- Main --------------------------------------------------------------------------
+
+def main() -> None:
+    overall = time.perf_counter()
+    from django.conf import settings
+
+    db = bench_database()
+    print(f"Database: {db['NAME']} (dropped and recreated), host {db['HOST'] or 'localhost'}; "
+          f"{os.cpu_count()} CPU(s); "
+          f"MIGRATION_PROCESSES={settings.TENANT_MULTIPROCESSING_MAX_PROCESSES}")
+    database_recreate(db)
+
+    import django
+
+    django.setup()
+    instrument_django_tenants()
+    start = time.perf_counter()
+    platform_prepare()
+    print(f"Shared migrations + platform_setup (template 'modele'): "
+          f"{time.perf_counter() - start:.1f} s", flush=True)
+
+    print_header("Onboarding one commune (seconds; median, min, max; "
+                 f"target <= {TARGET_SECONDS:g} s)")
+    print(f"{'communes':>9}  {'operation':<34} {'n':>3} {'median':>8} {'min':>8} {'max':>8}",
+          flush=True)
+    noop_rows = []
+    for level in LEVELS:
+        seconds = populate(level)
+        if seconds > 0.5:
+            print(f"{'':>9}  (populated to {level} communes in {seconds:.1f} s)", flush=True)
+        clone = time_creations(onboard, REPEATS)
+        plain = time_creations(create_by_plain_migrate, PLAIN_REPEATS)
+        print_level(level, clone, plain)
+        noop_rows.append((level, tenant_schema_count(), time_noop_migrate(NOOP_REPEATS)))
+
+    print_noop(noop_rows)
+    print(f"\nTotal benchmark time: {time.perf_counter() - overall:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
