@@ -16,6 +16,10 @@ class LoginForm(AuthenticationForm):
         "inactive": _("This account is inactive."),
     }
 
+    def clean_username(self):
+        # E-mail addresses are stored lower-case; throttling counts them the same way.
+        return self.cleaned_data["username"].strip().lower()
+
 
 class AgentInviteForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
