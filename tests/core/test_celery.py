@@ -71,15 +71,21 @@ def test_a_task_for_an_unknown_schema_fails_instead_of_falling_back(worker, db):
         result.get(timeout=20)
 
 
-def test_periodic_work_fans_out_to_each_active_commune(worker, commune_a, commune_b,
-                                                       monkeypatch):
-    sent = []
-    original = app.send_task
-    monkeypatch.setattr(app, "send_task",
-                        lambda name, **kw: sent.append(original(name, **kw)) or sent[-1])
-    count = fan_out_to_communes.delay("core.tasks.schema_probe_task", spread_seconds=0)
-    assert count.get(timeout=20) == 2
-    assert sorted(r.get(timeout=20)["schema"] for r in sent[1:]) == ["alpha", "beta"]
+def test_periodic_work_fans_out_to_each_active_commune(worker, commune_a, commune_b):
+    published = []
+
+    def on_publish(sender=None, headers=None, **kwargs):
+        if sender == "core.tasks.schema_probe_task":
+            published.append(headers)
+
+    before_task_publish.connect(on_publish)
+    try:
+        count = fan_out_to_communes.delay("core.tasks.schema_probe_task", spread_seconds=0)
+        assert count.get(timeout=20) == 2
+    finally:
+        before_task_publish.disconnect(on_publish)
+    results = [app.AsyncResult(h["id"]).get(timeout=20)["schema"] for h in published]
+    assert sorted(results) == ["alpha", "beta"]
 
 
 def test_the_fan_out_skips_suspended_communes_and_the_template(commune_a, commune_b):
