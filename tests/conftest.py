@@ -109,3 +109,14 @@ def login(client, commune, user):
             client.force_login(user)
     connection.set_schema_to_public()
     return client
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploaded files go to a temporary folder (the tenant storage caches its root)."""
+    from django.core.files.storage import default_storage
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    default_storage._setup()
+    yield tmp_path
+    default_storage._setup()
