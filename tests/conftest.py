@@ -116,7 +116,13 @@ def media_root(settings, tmp_path):
     """Uploaded files go to a temporary folder (the tenant storage caches its root)."""
     from django.core.files.storage import default_storage
 
+    def forget_root():
+        default_storage._setup()
+        default_storage._wrapped.__dict__.pop("relative_media_root", None)
+
+    original = settings.MEDIA_ROOT
     settings.MEDIA_ROOT = str(tmp_path)
-    default_storage._setup()
+    forget_root()
     yield tmp_path
-    default_storage._setup()
+    settings.MEDIA_ROOT = original
+    forget_root()
