@@ -128,3 +128,11 @@ def test_a_parent_uploads_a_document_from_the_portal(client_a, commune_a, parent
         stored = StoredFile.objects.get()
         assert stored.owner == parent_a and stored.size_bytes == len(PDF)
     assert HOST_A
+
+
+def test_a_post_without_csrf_token_is_refused(db, parent_a):
+    from django.test import Client
+
+    strict = Client(HTTP_HOST=HOST_A, enforce_csrf_checks=True)
+    response = strict.post("/connexion/", {"username": parent_a.email, "password": "x"})
+    assert response.status_code == 403
