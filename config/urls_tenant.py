@@ -3,7 +3,8 @@
 from django.urls import include, path
 
 from accounts import views as account_views
-from accounts.urls import commune_urlpatterns, urlpatterns as account_urls
+from accounts.urls import commune_urlpatterns
+from accounts.urls import urlpatterns as account_urls
 
 urlpatterns = [
     path("", account_views.home, name="home"),

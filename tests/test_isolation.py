@@ -79,7 +79,6 @@ def test_files_are_stored_in_the_communes_own_folder(commune_a, parent_a, media_
 
 def test_a_file_is_served_to_its_owner_only(client_a, commune_a, parent_a, other_parent_a,
                                             media_root):
-    tmp_path = media_root
     stored = _upload(commune_a, parent_a)
     url = f"/fichiers/{stored.uuid}/"
     assert client_a.get(url).status_code == 302  # anonymous: to the login page
@@ -94,10 +93,9 @@ def test_a_file_is_served_to_its_owner_only(client_a, commune_a, parent_a, other
 
 def test_a_file_of_commune_a_cannot_be_reached_from_b(client_b, commune_a, commune_b, parent_a,
                                                       media_root):
-    tmp_path = media_root
     stored = _upload(commune_a, parent_a)
-    from tests.conftest import make_user
     from accounts.roles import Role
+    from tests.conftest import make_user
 
     agent_b = make_user(commune_b, "agent@beta.test", role=Role.ADMINISTRATOR)
     login(client_b, commune_b, agent_b)
@@ -120,7 +118,6 @@ def test_an_upload_with_a_forged_type_is_refused_and_nothing_is_written(
 
 
 def test_a_parent_uploads_a_document_from_the_portal(client_a, commune_a, parent_a, media_root):
-    tmp_path = media_root
     login(client_a, commune_a, parent_a)
     response = client_a.post("/documents/", {"file": SimpleUploadedFile("qf.pdf", PDF)})
     assert response.status_code == 302

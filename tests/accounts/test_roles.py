@@ -39,7 +39,6 @@ def test_journal_page_permission(as_role, client_a, role):
 
 @pytest.mark.parametrize("role", [*Role.values, None])
 def test_reading_another_users_document(as_role, client_a, commune_a, parent_a, role, media_root):
-    tmp_path = media_root
     with commune_a:
         stored = stored_file_create(owner=parent_a, actor=Actor.system(),
                                     uploaded=SimpleUploadedFile("qf.pdf", b"%PDF-1.4 x"))
