@@ -23,6 +23,8 @@ class Capability(models.TextChoices):
     VIEW_JOURNAL = "view_journal", _("Read the action journal")
     MANAGE_FAMILIES = "manage_families", _("Manage family records")
     VIEW_FAMILIES = "view_families", _("Read family records and their documents")
+    VIEW_HEALTH = "view_health", _("Read children's health notes (PAI, allergies)")
+    TAKE_ATTENDANCE = "take_attendance", _("Take attendance")
     MANAGE_SCHOOL_SERVICES = "manage_school_services", _("Manage school services")
     MANAGE_LEISURE_SERVICES = "manage_leisure_services", _("Manage leisure services")
     MANAGE_EARLY_CHILDHOOD = "manage_early_childhood", _("Manage early-childhood places")
@@ -34,11 +36,14 @@ _ALL = set(Capability)
 ROLE_CAPABILITIES: dict[str, set[str]] = {
     Role.ADMINISTRATOR: _ALL,
     Role.SCHOOL_LIFE: {Capability.VIEW_FAMILIES, Capability.MANAGE_FAMILIES,
-                       Capability.MANAGE_SCHOOL_SERVICES, Capability.VIEW_JOURNAL},
+                       Capability.MANAGE_SCHOOL_SERVICES, Capability.VIEW_JOURNAL,
+                       Capability.VIEW_HEALTH, Capability.TAKE_ATTENDANCE},
     Role.LEISURE: {Capability.VIEW_FAMILIES, Capability.MANAGE_FAMILIES,
-                   Capability.MANAGE_LEISURE_SERVICES, Capability.VIEW_JOURNAL},
+                   Capability.MANAGE_LEISURE_SERVICES, Capability.VIEW_JOURNAL,
+                   Capability.VIEW_HEALTH, Capability.TAKE_ATTENDANCE},
     Role.EARLY_CHILDHOOD: {Capability.VIEW_FAMILIES, Capability.MANAGE_FAMILIES,
-                           Capability.MANAGE_EARLY_CHILDHOOD, Capability.VIEW_JOURNAL},
+                           Capability.MANAGE_EARLY_CHILDHOOD, Capability.VIEW_JOURNAL,
+                           Capability.VIEW_HEALTH, Capability.TAKE_ATTENDANCE},
     Role.FINANCE: {Capability.VIEW_FAMILIES, Capability.MANAGE_FINANCE,
                    Capability.VIEW_JOURNAL},
     Role.READ_ONLY: {Capability.VIEW_FAMILIES, Capability.VIEW_JOURNAL},

@@ -64,7 +64,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
 ]
-TENANT_APPS = [*PER_SCHEMA_APPS]
+TENANT_APPS = [*PER_SCHEMA_APPS, "portal"]
 INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 
 TENANT_MODEL = "tenants.Commune"

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = "Family portal"
+
+    def ready(self):
+        from core.defaults import register_commune_defaults
+
+        @register_commune_defaults(order=20)
+        def create_portal_defaults(*, commune, template):
+            from portal.defaults import portal_defaults_create
+
+            portal_defaults_create(commune=commune, template=template)
