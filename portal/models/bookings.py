@@ -13,6 +13,9 @@ class ReservationStatus(models.TextChoices):
 class Reservation(models.Model):
     child = models.ForeignKey("portal.Child", on_delete=models.PROTECT, related_name="reservations")
     unit = models.ForeignKey("portal.Unit", on_delete=models.PROTECT, related_name="reservations")
+    # The household that booked and is billed (a child of separated parents has two).
+    family = models.ForeignKey("portal.Family", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="reservations")
     date = models.DateField(_("day"))
     status = models.CharField(_("status"), max_length=16, choices=ReservationStatus.choices,
                               default=ReservationStatus.BOOKED)

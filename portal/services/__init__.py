@@ -1,0 +1,1 @@
+"""Writes of the family portal (one module per area)."""
