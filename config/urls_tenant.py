@@ -2,11 +2,12 @@
 
 from django.urls import include, path
 
-from accounts import views as account_views
 from accounts.urls import commune_urlpatterns
 from accounts.urls import urlpatterns as account_urls
+from portal.views.home import home
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", home, name="home"),
     path("", include((account_urls + commune_urlpatterns, "accounts"))),
+    path("", include("portal.urls")),
 ]

@@ -15,7 +15,7 @@ PDF = b"%PDF-1.4\n% test document\n"
 def test_a_session_cookie_of_commune_a_does_not_authenticate_on_b(client_a, client_b, commune_a,
                                                                   parent_a):
     login(client_a, commune_a, parent_a)
-    assert client_a.get("/").status_code == 200
+    assert client_a.get("/famille/").status_code == 200
     client_b.cookies = client_a.cookies  # the same cookie jar, replayed on B
     response = client_b.get("/")
     assert response.status_code == 302

@@ -16,7 +16,7 @@ def test_a_parent_logs_in_with_email_and_password(client_a, parent_a):
     response = client_a.post("/connexion/", {"username": "PARENT@alpha.test",
                                              "password": PASSWORD})
     assert response.status_code == 302
-    assert client_a.get("/").status_code == 200
+    assert client_a.get("/famille/").status_code == 200
 
 
 def test_the_login_page_is_in_french_and_accessible(client_a):

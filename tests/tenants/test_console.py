@@ -71,7 +71,7 @@ def test_suspending_shows_maintenance_and_blocks_login(vendor_client, vendor, cl
     assert response.status_code == 302
     assert Commune.objects.get(pk=commune_a.pk).status == CommuneStatus.SUSPENDED
 
-    page = client_a.get("/")  # even with a valid session
+    page = client_a.get("/famille/")  # even with a valid session
     assert page.status_code == 503
     assert "Service momentanément indisponible" in page.content.decode()
     fresh = type(client_a)(HTTP_HOST="alpha.parvis.test")
@@ -80,7 +80,7 @@ def test_suspending_shows_maintenance_and_blocks_login(vendor_client, vendor, cl
     assert fresh.get("/healthz").status_code == 200  # probes still answer
 
     vendor_client.post(f"/communes/{commune_a.pk}/reactiver/")
-    assert client_a.get("/").status_code == 200
+    assert client_a.get("/famille/").status_code == 200
     with commune_a:
         from core.models import ActionLog
         actions = list(ActionLog.objects.values_list("action", flat=True)[:2])

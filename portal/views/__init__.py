@@ -1,0 +1,1 @@
+"""Portal pages: ``parent.py`` (families, on a phone) and ``agent.py`` (town agents)."""
