@@ -4,10 +4,12 @@ from django.urls import include, path
 
 from accounts.urls import commune_urlpatterns
 from accounts.urls import urlpatterns as account_urls
+from portal.api import api
 from portal.views.home import home
 
 urlpatterns = [
     path("", home, name="home"),
     path("", include((account_urls + commune_urlpatterns, "accounts"))),
     path("", include("portal.urls")),
+    path("api/v1/", api.urls),
 ]

@@ -5,6 +5,7 @@ those households; an agent reaches every family if their role may read family
 records. Ids from the URL are never looked up without this scope.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.roles import Capability, perm
@@ -58,3 +59,9 @@ def access_reservation(request, reservation_id: int) -> Reservation:
             pk=reservation_id, child__in=children_scope(request.user))
     except Reservation.DoesNotExist:
         raise Http404 from None
+
+
+def ensure_may_book(user) -> None:
+    """Parents book for their children; agents need the right to manage families."""
+    if user.is_agent and not user.has_perm(perm(Capability.MANAGE_FAMILIES)):
+        raise PermissionDenied

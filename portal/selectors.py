@@ -12,6 +12,12 @@ def unit_closures(unit: Unit) -> list[Closure]:
         | Q(facility__isnull=True, unit__isnull=True)))
 
 
+def closures_of(unit: Unit, closures: list[Closure]) -> list[Closure]:
+    """Filter preloaded closures for ``unit`` (same rule as ``unit_closures``)."""
+    return [c for c in closures if c.unit_id == unit.pk
+            or (c.unit_id is None and c.facility_id in (unit.facility_id, None))]
+
+
 def unit_day_roster(*, unit: Unit, day):
     """Children booked on ``unit`` for ``day`` with what other services recorded:
     an absence declared for that day (from any service) and the attendance tap.
