@@ -13,3 +13,11 @@ class PortalConfig(AppConfig):
             from portal.defaults import portal_defaults_create
 
             portal_defaults_create(commune=commune, template=template)
+
+        from core.demo import register_demo_loader
+
+        @register_demo_loader(order=20)
+        def load_portal_demo(*, commune, size, actor):
+            from portal.demo import portal_demo_load
+
+            return portal_demo_load(commune=commune, size=size, actor=actor)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from accounts.models import AccountType
 from accounts.roles import Role
 from accounts.services import demo_account_upsert, vendor_operator_upsert
+from core.demo import run_demo_loaders
 from core.journal import Actor
 from core.sites import site_url
 from tenants.models import Commune
@@ -13,9 +14,9 @@ from tenants.services import commune_onboard, platform_setup
 
 DEMO_PASSWORD = "demo-parvis-2026"
 DEMO_COMMUNES = [
-    # slug, name, INSEE code, a SIRET with a valid check digit (demo values)
-    ("sassenage", "Sassenage", "38474", "21380474600013"),
-    ("fontaine", "Fontaine", "38169", "21380169200012"),
+    # slug, name, INSEE code, a SIRET with a valid check digit (demo values), data size
+    ("sassenage", "Sassenage", "38474", "21380474600013", "large"),
+    ("fontaine", "Fontaine", "38169", "21380169200012", "small"),
 ]
 DEMO_ACCOUNTS = [
     # local part, role (None: parent), first name, last name
@@ -34,7 +35,11 @@ def demo_host(slug: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the demo communes and their demo accounts."
+    help = "Create or refresh the demo communes, their demo accounts and their demo data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--without-data", dest="with_data", action="store_false",
+                            help="Accounts only, no families or bookings (fast).")
 
     def handle(self, *args, **options):
         actor = Actor.system("load_demo")
@@ -42,7 +47,7 @@ class Command(BaseCommand):
         vendor_email = "vendeur@parvis.localhost"
         vendor_operator_upsert(email=vendor_email, password=DEMO_PASSWORD, actor=actor)
         rows = [("console", site_url(settings.VENDOR_HOSTS[0]), vendor_email)]
-        for slug, name, insee, siret in DEMO_COMMUNES:
+        for slug, name, insee, siret, size in DEMO_COMMUNES:
             commune = Commune.objects.filter(schema_name=slug).first()
             if commune is None:
                 commune = commune_onboard(slug=slug, name=name, domain=demo_host(slug),
@@ -56,6 +61,9 @@ class Command(BaseCommand):
                         role=role, first_name=first, last_name=last, actor=actor,
                     )
                     rows.append((name, site_url(demo_host(slug)), email))
+                if options["with_data"]:
+                    for report in run_demo_loaders(commune=commune, size=size, actor=actor):
+                        self.stdout.write(f"  {name}: {report}")
         self.stdout.write(self.style.SUCCESS("Demo ready. Password for every account: "
                                              f"{DEMO_PASSWORD}"))
         for where, url, email in rows:
