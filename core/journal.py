@@ -24,7 +24,7 @@ class Actor:
         return cls(kind=ActorKind.VENDOR, label=user.email, ip_address=ip_address)
 
 
-def journal_record(
+def journal_entry_build(
     *,
     actor: Actor,
     action: str,
@@ -32,9 +32,9 @@ def journal_record(
     target=None,
     changes: dict | None = None,
 ) -> ActionLog:
-    """Append one entry to the journal of the current schema."""
+    """An unsaved entry, for writers that insert many at once (``bulk_create``)."""
     user = actor.user if actor.kind in (ActorKind.PARENT, ActorKind.AGENT) else None
-    return ActionLog.objects.create(
+    return ActionLog(
         actor=user,
         actor_label=actor.label[:254],
         actor_kind=actor.kind,
@@ -46,3 +46,18 @@ def journal_record(
         summary=summary[:255],
         changes=changes or {},
     )
+
+
+def journal_record(
+    *,
+    actor: Actor,
+    action: str,
+    summary: str,
+    target=None,
+    changes: dict | None = None,
+) -> ActionLog:
+    """Append one entry to the journal of the current schema."""
+    entry = journal_entry_build(actor=actor, action=action, summary=summary, target=target,
+                                changes=changes)
+    entry.save(force_insert=True)
+    return entry
