@@ -14,7 +14,7 @@ from django.db import connection
 from core.journal import Actor
 from portal.models import Reservation, ReservationStatus, WaitingListEntry, WaitingStatus
 from portal.services.bookings import reservation_book
-from tenants.services import commune_onboard
+from tests.committed import throwaway_commune
 from tests.portal.factories import make_child, make_unit
 
 DAY = date(2027, 3, 16)
@@ -23,16 +23,8 @@ NOW = datetime(2027, 3, 1, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 @pytest.fixture
 def committed_commune(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        commune = commune_onboard(slug="concurrence", name="Concurrence",
-                                  domain="concurrence.parvis.test",
-                                  actor=Actor.system("tests")).commune
-        try:
-            yield commune
-        finally:
-            connection.set_schema_to_public()
-            commune.domains.all().delete()
-            commune.delete(force_drop=True)
+    with throwaway_commune(django_db_blocker, "concurrence") as commune:
+        yield commune
 
 
 def test_fifty_simultaneous_bookings_never_exceed_ten_places(committed_commune,
