@@ -126,3 +126,24 @@ def media_root(settings, tmp_path):
     yield tmp_path
     settings.MEDIA_ROOT = original
     forget_root()
+
+
+@pytest.fixture
+def max_sql_queries():
+    """Like pytest-django's ``django_assert_max_num_queries`` but counting only the
+    statements a view asks for: django-tenants prefixes each one with a
+    ``SET search_path`` that says nothing about N+1 loops."""
+    from contextlib import contextmanager
+
+    from django.test.utils import CaptureQueriesContext
+
+    @contextmanager
+    def check(limit):
+        with CaptureQueriesContext(connection) as captured:
+            yield captured
+        statements = [query["sql"] for query in captured.captured_queries
+                      if not query["sql"].startswith("SET search_path")]
+        assert len(statements) <= limit, (
+            f"{len(statements)} queries, at most {limit} expected:\n" + "\n".join(statements))
+
+    return check

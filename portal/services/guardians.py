@@ -1,0 +1,100 @@
+"""Writes agents make about a household's guardians: parent-account invitations, and the
+review of the supporting documents guardians send. Each writes one journal entry."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import AccountType, User
+from accounts.services import ERROR_EMAIL_TAKEN, activation_url
+from core.journal import Actor, journal_record
+from portal.models import FamilyDocument, Guardian
+
+ERROR_GUARDIAN_NO_EMAIL = gettext_lazy(
+    "This guardian has no e-mail address: add one before sending an invitation.")
+ERROR_GUARDIAN_HAS_ACCOUNT = gettext_lazy("This guardian has already activated a parent account.")
+ERROR_DOCUMENT_REVIEWED = gettext_lazy("This document has already been reviewed.")
+
+
+def _send_invitation_email(*, email: str, url: str, commune_name: str) -> None:
+    body = render_to_string("accounts/email/activation.txt",
+                            {"url": url, "commune_name": commune_name})
+    subject = _("Your family space on the portal of %(commune)s") % {"commune": commune_name}
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+
+
+def guardian_invite(*, guardian: Guardian, actor: Actor, base_url: str,
+                    commune_name: str) -> tuple[User, str]:
+    """Give a guardian a parent account and e-mail them a one-time activation link.
+
+    The account has no usable password until the link is followed. Inviting again a
+    guardian who has not activated yet sends a fresh link to the same account.
+    Returns the account and the link.
+    """
+    with transaction.atomic():
+        locked = (Guardian.objects.select_for_update(of=("self",)).select_related("family", "user")
+                  .get(pk=guardian.pk))
+        user = locked.user
+        if user is not None and user.has_usable_password():
+            raise ValidationError(ERROR_GUARDIAN_HAS_ACCOUNT)
+        email = (user.email if user is not None else locked.email).strip().lower()
+        if not email:
+            raise ValidationError(ERROR_GUARDIAN_NO_EMAIL)
+        resent = user is not None
+        if not resent:
+            if User.objects.filter(email__iexact=email).exists():
+                raise ValidationError(ERROR_EMAIL_TAKEN)
+            user = User(email=email, first_name=locked.first_name, last_name=locked.last_name,
+                        account_type=AccountType.PARENT)
+            user.set_unusable_password()
+            user.save()
+            locked.user = user
+            locked.save(update_fields=["user"])
+        url = activation_url(user=user, base_url=base_url)
+        journal_record(
+            actor=actor, action="guardian.invitation_resent" if resent else "guardian.invited",
+            target=locked,
+            summary=(_("Invitation sent again to %(name)s (%(email)s), family %(family)s")
+                     if resent else
+                     _("Parent account created for %(name)s (%(email)s), family %(family)s"))
+            % {"name": locked, "email": email, "family": locked.family.reference},
+            changes={"email": email, "user_id": user.pk, "guardian_id": locked.pk,
+                     "family_ids": [locked.family_id]},
+        )
+        transaction.on_commit(
+            lambda: _send_invitation_email(email=email, url=url, commune_name=commune_name))
+    return user, url
+
+
+def family_document_review(*, document: FamilyDocument, validated: bool,
+                           actor: Actor) -> FamilyDocument:
+    """Validate or reject a document sent by a family (once: a reviewed one stays so)."""
+    with transaction.atomic():
+        locked = (FamilyDocument.objects.select_for_update(of=("self",))
+                  .select_related("family", "file").get(pk=document.pk))
+        if locked.status != FamilyDocument.Status.PENDING:
+            raise ValidationError(ERROR_DOCUMENT_REVIEWED)
+        before = locked.status
+        locked.status = (FamilyDocument.Status.VALIDATED if validated
+                         else FamilyDocument.Status.REJECTED)
+        locked.reviewed_by = actor.user
+        locked.reviewed_at = timezone.now()
+        locked.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+        journal_record(
+            actor=actor,
+            action="family_document.validated" if validated else "family_document.rejected",
+            target=locked,
+            summary=(_("Document %(name)s (%(kind)s) of family %(family)s validated")
+                     if validated else
+                     _("Document %(name)s (%(kind)s) of family %(family)s rejected"))
+            % {"name": locked.file.original_name, "kind": locked.get_kind_display(),
+               "family": locked.family.reference},
+            changes={"status": [before, locked.status], "kind": locked.kind,
+                     "family_ids": [locked.family_id], "child_id": locked.child_id},
+        )
+    return locked
