@@ -16,11 +16,18 @@ What it measures, with 1, 50 and 200 communes already present:
 * **no-op migrate_schemas** -- ``migrate_schemas --tenant
   --executor=multiprocessing`` over every commune schema when nothing is left
   to apply (a deploy without new migration), extrapolated linearly to 1,000
-  communes.
+  communes;
+* **same DB session** -- ``SAME_SESSION_REPEATS`` onboardings in a row on one
+  database connection, as a long-lived process (shell, script, Celery worker)
+  would do them: django-tenants re-creates its ``clone_schema`` SQL functions
+  before every clone and each clone in that session gets slower.
 
 Each onboarding is timed with ``time.perf_counter`` and summarised by median, min
-and max over ``REPEATS`` runs; the commune is removed (schema dropped, outside
-the timing) right after, so the number of communes present stays exact.
+and max over ``REPEATS`` runs. Every timed creation (and every creation used to
+populate) starts on a fresh database connection, opened outside the timing, as
+a web request or a management command would; the commune is removed (schema
+dropped, outside the timing) right after, so the number of communes present
+stays exact.
 
 Safety: the benchmark works in its own database. With the embedded server it
 sets ``PARVIS_DB_NAME=parvis_bench`` before the settings are read, then DROPS
@@ -45,6 +52,7 @@ LEVELS = (1, 50, 200)
 REPEATS = 10
 PLAIN_REPEATS = 10
 NOOP_REPEATS = 3
+SAME_SESSION_REPEATS = 15
 EXTRAPOLATE_TO = 1_000
 TARGET_SECONDS = 1.0
 SLUG_PREFIX = "bench"
@@ -160,6 +168,14 @@ def create_by_plain_migrate(slug: str):
     return commune
 
 
+def fresh_session() -> None:
+    """Start a new database session (new PostgreSQL backend), like a new request."""
+    from django.db import connection
+
+    connection.close()
+    connection.ensure_connection()
+
+
 def commune_remove(commune) -> None:
     """Drop the schema and delete the row (its domains cascade)."""
     from django.db import connection
@@ -172,16 +188,24 @@ def populate(target: int) -> float:
     """Onboard communes until ``target`` are present; return the seconds it took."""
     start = time.perf_counter()
     for _ in range(target - commune_count()):
+        fresh_session()
         onboard(next(SLUGS))
     return time.perf_counter() - start
 
 
 # --- Measurements ------------------------------------------------------------------
 
-def time_creations(create, repeats: int) -> tuple[list[float], dict[str, list[float]]]:
-    """Time ``repeats`` creations, removing each commune right after (untimed)."""
+def time_creations(create, repeats: int, *, fresh: bool = True
+                   ) -> tuple[list[float], dict[str, list[float]]]:
+    """Time ``repeats`` creations, removing each commune right after (untimed).
+
+    With ``fresh``, each creation runs on a new database session; without, all
+    run on the same one.
+    """
     totals, steps = [], defaultdict(list)
     for _ in range(repeats):
+        if fresh:
+            fresh_session()
         _steps.clear()
         start = time.perf_counter()
         commune = create(next(SLUGS))
@@ -242,6 +266,13 @@ def print_level(level: int, clone: tuple, plain: tuple) -> None:
           f"{fmt(plain_totals)}", flush=True)
 
 
+def print_same_session(level: int, totals: list[float], steps: dict[str, list[float]]) -> None:
+    print_header(f"Consecutive onboardings by clone in ONE database session ({level} communes)")
+    print("nth onboarding:  " + " ".join(f"{n:>5}" for n in range(1, len(totals) + 1)))
+    print("total (s):       " + " ".join(f"{t:5.2f}" for t in totals))
+    print("clone SQL (s):   " + " ".join(f"{t:5.2f}" for t in steps["clone_sql"]), flush=True)
+
+
 def print_noop(rows: list[tuple[int, int, list[float]]]) -> None:
     print_header("No-op migrate_schemas --tenant --executor=multiprocessing (seconds)")
     print(f"{'communes':>9} {'schemas':>8} {'runs':>5} {'median':>8} {'min':>8} {'max':>8} "
@@ -299,6 +330,9 @@ def main() -> None:
         print_level(level, clone, plain)
         noop_rows.append((level, tenant_schema_count(), time_noop_migrate(NOOP_REPEATS)))
 
+    fresh_session()
+    same_totals, same_steps = time_creations(onboard, SAME_SESSION_REPEATS, fresh=False)
+    print_same_session(LEVELS[-1], same_totals, same_steps)
     print_noop(noop_rows)
     print(f"\nTotal benchmark time: {time.perf_counter() - overall:.0f} s")
 
