@@ -64,7 +64,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
 ]
-TENANT_APPS = [*PER_SCHEMA_APPS, "portal"]
+TENANT_APPS = [*PER_SCHEMA_APPS, "portal", "treasury"]
 INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 
 TENANT_MODEL = "tenants.Commune"

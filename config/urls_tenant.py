@@ -11,5 +11,6 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include((account_urls + commune_urlpatterns, "accounts"))),
     path("", include("portal.urls")),
+    path("", include("treasury.urls")),
     path("api/v1/", api.urls),
 ]

@@ -1,0 +1,21 @@
+"""Treasury models (tenant schemas): tariffs, invoices, the payments ledger."""
+
+from treasury.models.invoices import (  # noqa: F401
+    ACTIVE_RUN_STATUSES,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    InvoicingRun,
+    LineKind,
+    NumberSequence,
+    NumberSeries,
+    RunStatus,
+)
+from treasury.models.ledger import DESK_CHANNELS, Channel, Payment, Refund, Settlement  # noqa: F401
+from treasury.models.tariffs import (  # noqa: F401
+    MissingQuotientRule,
+    QuotientGrid,
+    Tariff,
+    TreasuryProfile,
+)

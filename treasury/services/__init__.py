@@ -1,0 +1,1 @@
+"""Treasury writes. Each function is one transaction and writes the action journal."""
