@@ -11,7 +11,7 @@ from treasury.models import Invoice, InvoiceKind, InvoiceStatus, Payment, Refund
 
 
 def _sum_of(queryset, field="amount_cents"):
-    return Coalesce(Subquery(queryset.values(_group=Value(1)).annotate(
+    return Coalesce(Subquery(queryset.order_by().values(_group=Value(1)).annotate(
         total=Sum(field)).values("total")[:1], output_field=IntegerField()), 0)
 
 
