@@ -13,3 +13,11 @@ class TreasuryConfig(AppConfig):
             from treasury.defaults import treasury_defaults_create
 
             treasury_defaults_create(commune=commune, template=template)
+
+        from core.demo import register_demo_loader
+
+        @register_demo_loader(order=30)
+        def load_treasury_demo(*, commune, size, actor):
+            from treasury.demo import treasury_demo_load
+
+            return treasury_demo_load(commune=commune, size=size, actor=actor)

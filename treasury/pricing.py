@@ -28,7 +28,7 @@ Billing rules, one per fact:
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -348,7 +348,7 @@ def _one_line(child_id: int, rule: TariffRule, kind: LineKind, amount: int,
 
 
 def _discount_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule],
-                    seniority) -> list[PricedLine]:
+                    seniority: Callable[[int], tuple[date, int]]) -> list[PricedLine]:
     base: dict[tuple[int, int], int] = defaultdict(int)
     billed: dict[int, set[int]] = defaultdict(set)  # service -> children billed a day
     for line in lines:
@@ -364,6 +364,7 @@ def _discount_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule],
         if amount <= 0:
             continue
         values = {"percent": format_percent(pct), "service": rule.label}
+        # "Réduction 2e enfant (10 %) – Cantine", "Réduction 3e enfant et suivants (…) – …"
         label = (_("2nd child discount (%(percent)s) – %(service)s") if rank == 2 else
                  _("3rd and later child discount (%(percent)s) – %(service)s")) % values
         discounts.append(_one_line(child_id, rule, LineKind.DISCOUNT, -amount, label))
@@ -379,9 +380,11 @@ def _limit_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule]) -> 
         rule = tariffs[tariff_id]
         low, high = rule.min_month_cents, rule.max_month_cents
         if low is not None and total < low:
+            # "Minimum mensuel – Cantine"
             label = _("Monthly minimum – %(service)s") % {"service": rule.label}
             limits.append(_one_line(child_id, rule, LineKind.MINIMUM, low - total, label))
         elif high is not None and total > high:
+            # "Plafond mensuel – Cantine"
             label = _("Monthly cap – %(service)s") % {"service": rule.label}
             limits.append(_one_line(child_id, rule, LineKind.MAXIMUM, high - total, label))
     return limits

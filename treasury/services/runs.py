@@ -366,9 +366,11 @@ WHERE i.id = s.id
 """
 
 
-def invoicing_run_issue(*, run_id: int, actor: Actor | None = None) -> InvoicingRun:
+def invoicing_run_issue(*, run_id: int, actor: Actor | None = None,
+                        issue_date: date | None = None) -> InvoicingRun:
     """Number and issue every draft of the run in one transaction (a run in ``issuing``;
-    ``drafted`` is accepted too, for the command line)."""
+    ``drafted`` is accepted too, for the command line). ``issue_date`` (default: today)
+    is for loading history (the demo); numbers follow the order of issue."""
     from treasury.services.payments import family_credits_apply
 
     actor = actor or Actor.system()
@@ -377,7 +379,7 @@ def invoicing_run_issue(*, run_id: int, actor: Actor | None = None) -> Invoicing
         if run.status not in (RunStatus.ISSUING, RunStatus.DRAFTED):
             raise ValidationError(ERROR_RUN_STATE % {"status": run.get_status_display()})
         now = timezone.now()
-        today = timezone.localdate(now)
+        today = issue_date or timezone.localdate(now)
         due = today + timedelta(days=TreasuryProfile.get().payment_terms_days)
         for kind, series in ((InvoiceKind.INVOICE, NumberSeries.INVOICE),
                              (InvoiceKind.CREDIT_NOTE, NumberSeries.CREDIT_NOTE)):
