@@ -280,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 3600,
         "args": ("accounts.tasks.clear_expired_sessions_task",),
     },
+    "communes-payment-reminders": {
+        "task": "tenants.tasks.fan_out_to_communes",
+        "schedule": 24 * 3600,
+        "args": ("treasury.tasks.payment_reminders_task", 3600),
+    },
 }
 
 # --- Monitoring --------------------------------------------------------------------
