@@ -83,3 +83,65 @@ class CancelForm(forms.Form):
 class RefundForm(forms.Form):
     montant = EurosField(label=_("Amount to refund (€)"))
     motif = forms.CharField(label=_("Reason (decision)"), max_length=200)
+
+
+def parse_euro_list(value: str) -> list[int]:
+    """'1,00 ; 1,50 ; 3,20' -> [100, 150, 320] (one price per bracket)."""
+    parts = [part for part in re.split(r"[;\n]+", value or "") if part.strip()]
+    return [parse_euros(part) for part in parts]
+
+
+class EuroListField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return []
+        try:
+            return parse_euro_list(value)
+        except ValueError:
+            raise forms.ValidationError(
+                _("Type one price per bracket in euros, separated by « ; » "
+                  "(e.g. 1,00 ; 1,50 ; 3,20).")) from None
+
+
+class GridForm(forms.Form):
+    valide_du = forms.DateField(label=_("Valid from"),
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    bornes = forms.CharField(
+        label=_("Lower bound of each bracket (QF)"),
+        help_text=_("Separated by « ; », starting at 0, e.g. 0 ; 400 ; 650 ; 900."))
+
+    def clean_bornes(self):
+        try:
+            return [int(part) for part in re.split(r"[;\s]+", self.cleaned_data["bornes"])
+                    if part]
+        except ValueError:
+            raise forms.ValidationError(_("Whole numbers only, separated by « ; ».")) from None
+
+
+class TariffForm(forms.Form):
+    unite = forms.ChoiceField(label=_("Unit"))
+    valide_du = forms.DateField(label=_("Valid from"),
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    prix = EuroListField(label=_("Price per day and bracket (€)"),
+                         help_text=_("One price per bracket, lowest bracket first."))
+    prix_hors_commune = EuroListField(label=_("Price outside the commune (€)"), required=False,
+                                      help_text=_("Empty: the same prices."))
+    reduction_2e = forms.DecimalField(label=_("2nd child discount (%)"), min_value=0,
+                                      max_value=100, decimal_places=2, initial=0)
+    reduction_3e = forms.DecimalField(label=_("3rd child and more discount (%)"), min_value=0,
+                                      max_value=100, decimal_places=2, initial=0)
+    majoration_tardive = EurosField(label=_("Late booking surcharge per day (€)"),
+                                    required=False)
+    majoration_sans_reservation = EurosField(
+        label=_("Surcharge per day present without booking (€)"), required=False)
+    minimum = EurosField(label=_("Monthly minimum (€)"), required=False)
+    maximum = EurosField(label=_("Monthly maximum (€)"), required=False)
+    facturer_absences = forms.BooleanField(label=_("Bill unjustified absences"),
+                                           required=False, initial=True)
+    facturer_annulations = forms.BooleanField(label=_("Bill late cancellations"),
+                                              required=False, initial=True)
+
+    def __init__(self, *args, units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unite"].choices = [(str(unit.pk), str(unit)) for unit in units]

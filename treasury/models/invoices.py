@@ -45,6 +45,9 @@ class InvoicingRun(models.Model):
                                     name="one_active_run_per_month"),
         ]
 
+    def __str__(self):
+        return f"{self.period:%Y-%m} ({self.status})"
+
     @property
     def progress_percent(self) -> int:
         if not self.progress_total:
@@ -168,6 +171,9 @@ class InvoiceLine(models.Model):
                 name="line_amount_is_quantity_times_price"),
         ]
 
+    def __str__(self):
+        return self.label
+
 
 class NumberSeries(models.TextChoices):
     INVOICE = "F", _("invoices")
@@ -186,3 +192,6 @@ class NumberSequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["series", "year"],
                                                name="number_sequence_unique")]
+
+    def __str__(self):
+        return f"{self.series}{self.year}: {self.last_number}"

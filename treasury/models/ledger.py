@@ -56,6 +56,9 @@ class Payment(models.Model):
                                     name="receipt_number_unique"),
         ]
 
+    def __str__(self):
+        return self.receipt_number or f"#{self.pk}"
+
 
 class Settlement(models.Model):
     """Part of an invoice settled by a payment or by a credit note (exactly one of them)."""
@@ -80,6 +83,9 @@ class Settlement(models.Model):
                 name="settlement_has_one_source"),
         ]
 
+    def __str__(self):
+        return f"{self.invoice_id}: {self.amount_cents}"
+
 
 class Refund(models.Model):
     """Money given back to a family from the unallocated part of a payment, by decision."""
@@ -98,3 +104,6 @@ class Refund(models.Model):
             models.CheckConstraint(condition=models.Q(amount_cents__gt=0),
                                    name="refund_amount_positive"),
         ]
+
+    def __str__(self):
+        return f"{self.payment_id}: {self.amount_cents}"

@@ -36,6 +36,9 @@ class TreasuryProfile(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(pk=1),
                                               name="treasury_profile_singleton")]
 
+    def __str__(self):
+        return self.regie_name
+
     @classmethod
     def get(cls) -> "TreasuryProfile":
         profile, _created = cls.objects.get_or_create(pk=1)
@@ -97,3 +100,6 @@ class Tariff(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["unit", "valid_from"], name="tariff_start_unique"),
         ]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.valid_from:%d/%m/%Y}"

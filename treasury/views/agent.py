@@ -14,7 +14,15 @@ from portal.access import access_family
 from portal.forms_agent import service_errors
 from treasury import selectors
 from treasury.access import access_invoice, access_run
-from treasury.forms import CancelForm, CreditForm, PaymentForm, RefundForm, RunStartForm
+from treasury.forms import (
+    CancelForm,
+    CreditForm,
+    GridForm,
+    PaymentForm,
+    RefundForm,
+    RunStartForm,
+    TariffForm,
+)
 from treasury.models import InvoicingRun, RunStatus
 from treasury.pricing import format_cents
 from treasury.services.payments import (
@@ -28,6 +36,7 @@ from treasury.services.runs import (
     invoicing_run_issue_request,
     invoicing_run_start,
 )
+from treasury.services.tariffs import quotient_grid_set, tariff_set
 
 FINANCE = Capability.MANAGE_FINANCE
 DRAFTS_PER_PAGE = 50
@@ -227,3 +236,65 @@ def unpaid(request):
     return render(request, "treasury/agent/unpaid.html", {
         "invoices": invoices, "total": selectors.unpaid_total()})
 
+
+
+def _tariffs_page(request, grid_form=None, tariff_form=None, status=200):
+    from portal.models import Unit
+    from treasury.models import QuotientGrid
+
+    units = list(Unit.objects.select_related("service", "facility").prefetch_related("tariffs"))
+    return render(request, "treasury/agent/tariffs.html", {
+        "grids": QuotientGrid.objects.all(), "units": units,
+        "grid_form": grid_form or GridForm(),
+        "tariff_form": tariff_form or TariffForm(units=units)}, status=status)
+
+
+@capability_required(FINANCE)
+def tariffs(request):
+    return _tariffs_page(request)
+
+
+@capability_required(FINANCE)
+@require_POST
+def grid_new(request):
+    form = GridForm(request.POST)
+    if form.is_valid():
+        try:
+            quotient_grid_set(valid_from=form.cleaned_data["valide_du"],
+                              lower_bounds=form.cleaned_data["bornes"],
+                              actor=actor_from_request(request))
+        except ValidationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("The family quotient grid is saved."))
+            return redirect("treasury:tariffs")
+    return _tariffs_page(request, grid_form=form, status=400)
+
+
+@capability_required(FINANCE)
+@require_POST
+def tariff_new(request):
+    from portal.models import Unit
+
+    units = list(Unit.objects.select_related("service", "facility"))
+    form = TariffForm(request.POST, units=units)
+    if form.is_valid():
+        data = form.cleaned_data
+        unit = next(unit for unit in units if str(unit.pk) == data["unite"])
+        try:
+            tariff_set(unit=unit, valid_from=data["valide_du"], resident_cents=data["prix"],
+                       non_resident_cents=data["prix_hors_commune"] or None,
+                       sibling_discount_2_pct=data["reduction_2e"],
+                       sibling_discount_3_pct=data["reduction_3e"],
+                       late_booking_surcharge_cents=data["majoration_tardive"] or 0,
+                       no_booking_surcharge_cents=data["majoration_sans_reservation"] or 0,
+                       min_month_cents=data["minimum"], max_month_cents=data["maximum"],
+                       bill_unjustified_absence=data["facturer_absences"],
+                       bill_late_cancellation=data["facturer_annulations"],
+                       actor=actor_from_request(request))
+        except ValidationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("The tariff of %(unit)s is saved.") % {"unit": unit})
+            return redirect("treasury:tariffs")
+    return _tariffs_page(request, tariff_form=form, status=400)
