@@ -19,6 +19,9 @@ CHROMIUM = os.environ.get("PARVIS_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3,
          "is_mobile": True, "has_touch": True, "locale": "fr-FR",
          "timezone_id": "Europe/Paris"}
+# An office screen (finance agents work at a desk).
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "fr-FR",
+           "timezone_id": "Europe/Paris", "accept_downloads": True}
 
 
 def skip_without_browser():
@@ -62,8 +65,8 @@ def live_server():
 
 
 @contextmanager
-def phone_browser(monkeypatch):
-    """A headless Chromium page on a phone-sized, touch screen, in French."""
+def phone_browser(monkeypatch, screen=PHONE):
+    """A headless Chromium page on a phone-sized, touch screen (or ``screen``), in French."""
     from django.db import connections
     from playwright.sync_api import sync_playwright
 
@@ -78,7 +81,7 @@ def phone_browser(monkeypatch):
             args=["--no-sandbox", "--no-proxy-server", "--lang=fr-FR",
                   "--host-resolver-rules=MAP *.parvis.test 127.0.0.1"])
         try:
-            context = browser.new_context(**PHONE)
+            context = browser.new_context(**screen)
             context.set_default_timeout(10_000)
             yield context.new_page()
         finally:
