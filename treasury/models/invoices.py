@@ -100,6 +100,10 @@ class Invoice(models.Model):
     debtor_city = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # Sent to the public accountant (Hélios, ORMC title): from then on only the treasury
+    # collects it, never the régie (no card payment, no desk payment).
+    sent_to_treasury_at = models.DateTimeField(_("sent to the treasury"), null=True,
+                                               blank=True)
 
     class Meta:
         ordering = ["-issue_date", "-sequence", "-id"]

@@ -65,7 +65,8 @@ def _open_invoices(family_id: int, chosen: list[Invoice] | None = None) -> list[
         invoices = [Invoice.objects.get(pk=invoice.pk) for invoice in chosen]
     else:
         invoices = list(Invoice.objects.filter(
-            family_id=family_id, kind=InvoiceKind.INVOICE, status=InvoiceStatus.ISSUED)
+            family_id=family_id, kind=InvoiceKind.INVOICE, status=InvoiceStatus.ISSUED,
+            sent_to_treasury_at__isnull=True)
             .order_by("due_date", "issue_date", "sequence"))
     settled = _settled([invoice.pk for invoice in invoices])
     result = []
@@ -189,10 +190,13 @@ class PaymentOutcome:
 
 def payment_record(*, family: Family, channel: str, amount_cents: int, received_on: date,
                    actor: Actor, cheque_number: str = "", bank: str = "", reference: str = "",
-                   note: str = "", invoices: list[Invoice] | None = None) -> PaymentOutcome:
+                   note: str = "", invoices: list[Invoice] | None = None,
+                   allocate: bool = True) -> PaymentOutcome:
     """Record a payment and allocate it to the family's invoices: ``invoices`` in that
-    order, else the oldest due first. What is left is the family's credit, used on its
-    next invoices. A known ``reference`` (e.g. a card payment id) is recorded once."""
+    order, else the oldest due first (unless ``allocate`` is false: money that came for
+    invoices no longer payable stays as the family's credit, for the régisseur to
+    decide). What is left is the family's credit, used on its next invoices. A known
+    ``reference`` (e.g. a card payment id) is recorded once."""
     if channel not in Channel.values:
         raise ValidationError(ERROR_CHANNEL)
     if not isinstance(amount_cents, int) or amount_cents <= 0:
@@ -215,7 +219,8 @@ def payment_record(*, family: Family, channel: str, amount_cents: int, received_
         if invoices:
             chosen = [Invoice.objects.get(pk=invoice.pk) for invoice in invoices]
             for invoice in chosen:
-                if invoice.status != InvoiceStatus.ISSUED or invoice.is_credit_note:
+                if (invoice.status != InvoiceStatus.ISSUED or invoice.is_credit_note
+                        or invoice.sent_to_treasury_at):
                     raise ValidationError(ERROR_NOT_PAYABLE % {"number": invoice.number})
         year = received_on.year
         sequence = numbers_reserve(series=NumberSeries.RECEIPT, year=year, count=1)
@@ -227,7 +232,8 @@ def payment_record(*, family: Family, channel: str, amount_cents: int, received_
             recorded_by=actor.user if actor.kind in (ActorKind.AGENT, ActorKind.PARENT)
             else None)
         settlements = _allocate(sources=[("payment", payment.pk, amount_cents)],
-                                invoices=_open_invoices(family.pk, chosen))
+                                invoices=_open_invoices(family.pk, chosen)
+                                if allocate or chosen else [])
         allocated = sum(s.amount_cents for s in settlements)
         journal_record(
             actor=actor, action="treasury.payment_record", target=payment,
@@ -312,14 +318,23 @@ def invoice_cancel(*, invoice: Invoice, reason: str, actor: Actor) -> Invoice:
             raise ValidationError(ERROR_NOT_CREDITABLE)
         released = list(Settlement.objects.filter(invoice=invoice, payment__isnull=False)
                         .values_list("payment_id", "amount_cents"))
-        Settlement.objects.filter(invoice=invoice, payment__isnull=False).delete()
-        left = invoice.total_cents - _credited(invoice)
+        # The invoice ends settled exactly by its own credit notes: every settlement of
+        # it is released, and its earlier credit notes are brought back from wherever
+        # they were used (the invoices they leave due are paid again from the released
+        # money by the credit application below).
+        notes = list(Invoice.objects.filter(credited_invoice=invoice,
+                                            status=InvoiceStatus.ISSUED))
+        Settlement.objects.filter(invoice=invoice).delete()
+        Settlement.objects.filter(credit_note__in=notes).delete()
+        left = invoice.total_cents - sum(earlier.total_cents for earlier in notes)
         note = None
         if left > 0:
             note = _issue_credit_note(invoice=invoice, amount_cents=left, reason=reason,
                                       actor=actor)
-            remaining = invoice.total_cents - _settled([invoice.pk]).get(invoice.pk, 0)
-            Settlement.objects.create(invoice=invoice, credit_note=note, amount_cents=remaining)
+            notes.append(note)
+        Settlement.objects.bulk_create([
+            Settlement(invoice=invoice, credit_note=each, amount_cents=each.total_cents)
+            for each in notes])
         invoice.status = InvoiceStatus.CANCELLED
         invoice.save(update_fields=["status"])
         journal_record(actor=actor, action="treasury.invoice_cancel", target=invoice,
