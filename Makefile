@@ -24,7 +24,8 @@ test: $(STAMP)
 	PARVIS_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	PARVIS_ENV=dev $(PY) bench/onboarding.py
+	set -e; for script in onboarding search booking_load invoicing; do \
+	  echo "== bench/$$script.py"; PARVIS_ENV=dev $(PY) bench/$$script.py; done
 
 messages: $(STAMP)
 	cd accounts && ../$(PY) ../manage.py makemessages -l fr --ignore=.venv
