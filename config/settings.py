@@ -64,7 +64,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
 ]
-TENANT_APPS = [*PER_SCHEMA_APPS, "portal", "treasury"]
+TENANT_APPS = [*PER_SCHEMA_APPS, "portal", "treasury", "payments"]
 INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 
 TENANT_MODEL = "tenants.Commune"
@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.site",
+                "payments.context_processors.online_payment",
             ],
         },
     },
@@ -280,12 +281,45 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 3600,
         "args": ("accounts.tasks.clear_expired_sessions_task",),
     },
+    "communes-card-payments-sweep": {
+        "task": "tenants.tasks.fan_out_to_communes",
+        "schedule": 15 * 60,
+        "args": ("payments.tasks.attempts_sweep_task", 300),
+    },
     "communes-payment-reminders": {
         "task": "tenants.tasks.fan_out_to_communes",
         "schedule": 24 * 3600,
         "args": ("treasury.tasks.payment_reminders_task", 3600),
     },
 }
+
+# --- Secrets at rest and card payments (docs/payments.md) --------------------------
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", required=PRODUCTION)
+if not FIELD_ENCRYPTION_KEY:
+    from core.crypto import derived_key
+
+    FIELD_ENCRYPTION_KEY = derived_key("parvis-fields:" + SECRET_KEY)
+else:
+    from cryptography.fernet import Fernet
+
+    try:
+        [Fernet(key.strip()) for key in FIELD_ENCRYPTION_KEY.split(",") if key.strip()]
+    except ValueError:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64-encoded bytes), "
+            "comma-separated; generate one with `python -c \"from cryptography.fernet "
+            "import Fernet; print(Fernet.generate_key().decode())\"`.") from None
+# Where the stripe SDK sends its requests and where pages load Stripe.js from: the real
+# Stripe in production, the local fake Stripe (localstripe, started by `make run` and
+# by the tests on loopback) elsewhere.
+LOCALSTRIPE_PORT = env_int("LOCALSTRIPE_PORT", 8420, minimum=1)
+STRIPE_API_BASE = env_str(
+    "STRIPE_API_BASE", None if PRODUCTION else f"http://127.0.0.1:{LOCALSTRIPE_PORT}")
+STRIPE_JS_URL = env_str(
+    "STRIPE_JS_URL",
+    f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/")
+# Signed webhook events older than this are refused (replay protection).
+STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=30)
 
 # --- Monitoring --------------------------------------------------------------------
 SENTRY_DSN = env_str("SENTRY_DSN")

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include((account_urls + commune_urlpatterns, "accounts"))),
     path("", include("portal.urls")),
     path("", include("treasury.urls")),
+    path("", include("payments.urls")),
     path("api/v1/", api.urls),
 ]

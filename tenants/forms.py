@@ -23,3 +23,19 @@ class OnboardingForm(forms.Form):
 
 class StatusChangeForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
+
+
+class PaymentSettingsForm(forms.Form):
+    """A commune's Stripe keys; secrets are write-only (left empty: kept)."""
+
+    enabled = forms.BooleanField(label=_("Online card payment enabled"), required=False)
+    publishable_key = forms.CharField(label=_("Publishable key"), max_length=255,
+                                      required=False, help_text=_("pk_live_… or pk_test_…"))
+    secret_key = forms.CharField(
+        label=_("Secret key"), max_length=255, required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("Leave empty to keep the stored key."))
+    webhook_secret = forms.CharField(
+        label=_("Webhook signing secret"), max_length=255, required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("Leave empty to keep the stored secret."))

@@ -72,3 +72,41 @@ class Domain(DomainMixin):
 
     def __str__(self):
         return self.domain
+
+
+class PaymentSettings(models.Model):
+    """A commune's own Stripe account (docs/payments.md: why its own keys, not Connect).
+
+    Secrets are stored encrypted (``core.crypto``) and never shown back in full.
+    """
+
+    commune = models.OneToOneField(Commune, on_delete=models.CASCADE,
+                                   related_name="payment_settings")
+    enabled = models.BooleanField(_("online card payment enabled"), default=False)
+    publishable_key = models.CharField(_("publishable key"), max_length=255, blank=True)
+    secret_key_encrypted = models.TextField(blank=True)
+    webhook_secret_encrypted = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("online payment settings")
+
+    def __str__(self):
+        return f"{self.commune}"
+
+    @property
+    def secret_key(self) -> str:
+        from core.crypto import secret_decrypt
+
+        return secret_decrypt(self.secret_key_encrypted)
+
+    @property
+    def webhook_secret(self) -> str:
+        from core.crypto import secret_decrypt
+
+        return secret_decrypt(self.webhook_secret_encrypted)
+
+    @property
+    def is_ready(self) -> bool:
+        return bool(self.enabled and self.publishable_key and self.secret_key_encrypted
+                    and self.webhook_secret_encrypted)

@@ -1,21 +1,21 @@
 """Writes on communes: platform set-up, onboarding, suspension. Each writes the journal."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_tenants.utils import schema_exists
+from django_tenants.utils import schema_context, schema_exists
 
 from accounts.roles import Role
 from accounts.services import agent_create
 from core.defaults import COMMUNE_TEMPLATES, DEFAULT_TEMPLATE, apply_commune_defaults
 from core.journal import Actor, journal_record
 from core.sites import site_url
-from tenants.models import Commune, CommuneKind, CommuneStatus, Domain
+from tenants.models import Commune, CommuneKind, CommuneStatus, Domain, PaymentSettings
 from tenants.validators import validate_host, validate_insee, validate_siret, validate_slug
 
 ERROR_SLUG_TAKEN = gettext_lazy("A commune already uses this identifier.")
@@ -179,3 +179,70 @@ def commune_reactivate(*, commune: Commune, actor: Actor, reason: str = "") -> C
         action="commune.reactivated",
         summary=_("Commune %(name)s reactivated") % {"name": commune.name},
     )
+
+
+ERROR_PUBLISHABLE_KEY = gettext_lazy("The publishable key starts with pk_test_ or pk_live_.")
+ERROR_SECRET_KEY = gettext_lazy("The secret key starts with sk_test_, sk_live_ or rk_….")
+ERROR_WEBHOOK_SECRET = gettext_lazy("The webhook signing secret starts with whsec_.")
+ERROR_MODES_DIFFER = gettext_lazy("Both keys must be of the same mode (test or live).")
+ERROR_PAYMENT_INCOMPLETE = gettext_lazy(
+    "Online payment needs the publishable key, the secret key and the webhook secret.")
+
+
+def _key_mode(key: str) -> str:
+    return "live" if "_live_" in key else "test"
+
+
+def payment_settings_update(*, commune: Commune, actor: Actor, enabled: bool,
+                            publishable_key: str, secret_key: str = "",
+                            webhook_secret: str = "") -> PaymentSettings:
+    """Set a commune's Stripe keys. An empty secret keeps the stored one (secrets are
+    never shown back, so a form cannot resend them). Journalled in the public schema and
+    in the commune's, without the secrets."""
+    from core.crypto import secret_encrypt
+
+    publishable_key, secret_key = publishable_key.strip(), secret_key.strip()
+    webhook_secret = webhook_secret.strip()
+    errors = {}
+    if publishable_key and not publishable_key.startswith(("pk_test_", "pk_live_")):
+        errors["publishable_key"] = ERROR_PUBLISHABLE_KEY
+    if secret_key and not secret_key.startswith(("sk_test_", "sk_live_", "rk_test_",
+                                                 "rk_live_")):
+        errors["secret_key"] = ERROR_SECRET_KEY
+    if webhook_secret and not webhook_secret.startswith("whsec_"):
+        errors["webhook_secret"] = ERROR_WEBHOOK_SECRET
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        current, _created = PaymentSettings.objects.select_for_update().get_or_create(
+            commune=commune)
+        if secret_key:
+            current.secret_key_encrypted = secret_encrypt(secret_key)
+        if webhook_secret:
+            current.webhook_secret_encrypted = secret_encrypt(webhook_secret)
+        current.publishable_key = publishable_key
+        current.enabled = enabled
+        if publishable_key and current.secret_key_encrypted and (
+                _key_mode(publishable_key) != _key_mode(current.secret_key)):
+            raise ValidationError({"secret_key": ERROR_MODES_DIFFER})
+        if enabled and not current.is_ready:
+            raise ValidationError({"enabled": ERROR_PAYMENT_INCOMPLETE})
+        current.save()
+        changes = {"enabled": enabled, "publishable_key": publishable_key,
+                   "secret_key_changed": bool(secret_key),
+                   "webhook_secret_changed": bool(webhook_secret)}
+        summary = _("Online payment settings of %(name)s updated") % {"name": commune.name}
+        # An agent's account exists only in its commune's schema: the public entry
+        # names the agent without linking the account.
+        public_actor = replace(actor, user=None) if connection.schema_name != PUBLIC_SCHEMA \
+            else actor
+        for schema, target, who in ((PUBLIC_SCHEMA, commune, public_actor),
+                                    (commune.schema_name, None, actor)):
+            with schema_context(schema):
+                journal_record(actor=who, action="commune.payment_settings", target=target,
+                               summary=summary, changes=changes)
+    return current
+
+
+def payment_settings_of(commune: Commune) -> PaymentSettings | None:
+    return PaymentSettings.objects.filter(commune=commune).first()

@@ -61,3 +61,32 @@ def suspend(request, commune_id):
 def reactivate(request, commune_id):
     return _status_change(request, commune_id, commune_reactivate,
                           _("Commune %(name)s reactivated."))
+
+
+@vendor_required
+@require_http_methods(["GET", "POST"])
+def payment_settings(request, commune_id):
+    from core.crypto import secret_mask
+    from tenants.forms import PaymentSettingsForm
+    from tenants.services import payment_settings_of, payment_settings_update
+
+    commune = get_object_or_404(Commune, pk=commune_id, kind=CommuneKind.COMMUNE)
+    current = payment_settings_of(commune)
+    form = PaymentSettingsForm(request.POST or None, initial={
+        "enabled": current.enabled if current else False,
+        "publishable_key": current.publishable_key if current else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment_settings_update(commune=commune, actor=actor_from_request(request),
+                                    **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Online payment settings of %(name)s saved.")
+                             % {"name": commune.name})
+            return redirect("console")
+    return render(request, "tenants/payment_settings.html", {
+        "commune": commune, "form": form, "current": current,
+        "secret_key_mask": secret_mask(current.secret_key) if current else "",
+        "webhook_secret_mask": secret_mask(current.webhook_secret) if current else ""})

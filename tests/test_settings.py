@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://parvis:secret@db.internal:5432/parvis",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "EMAIL_HOST": "smtp.internal",
+    "FIELD_ENCRYPTION_KEY": "Fb8Ha4d2Y0wY2o7yY8xGugOEMcVGgQ3zTHGuFbb3vXI=",
 }
 PROBE = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; "
          "from django.conf import settings as s; "
@@ -53,6 +54,8 @@ def test_production_settings_are_strict_and_secure():
     ({"DB_CONN_MAX_AGE": "soixante"}, "DB_CONN_MAX_AGE must be an integer"),
     ({"PARVIS_ENV": "staging"}, "PARVIS_ENV must be one of production, dev, test"),
     ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE: cannot read"),
+    ({"FIELD_ENCRYPTION_KEY": None}, "FIELD_ENCRYPTION_KEY must be set"),
+    ({"FIELD_ENCRYPTION_KEY": "not-a-key"}, "FIELD_ENCRYPTION_KEY must be Fernet keys"),
 ])
 def test_a_bad_value_stops_start_up_with_a_clear_message(overrides, message):
     result = run_settings(**overrides)

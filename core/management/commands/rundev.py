@@ -33,7 +33,14 @@ class Command(BaseCommand):
                      "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
             "web": [python, "manage.py", "runserver", options["addr"]],
         }
+        if settings.STRIPE_API_BASE and settings.STRIPE_API_BASE.startswith("http://127.0.0.1"):
+            # The local fake Stripe (localstripe) for card payments, on the loopback only.
+            commands["fakestripe"] = [python, "-m", "payments.fakestripe", "--port",
+                                      str(settings.LOCALSTRIPE_PORT)]
         processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        if "fakestripe" in processes:
+            time.sleep(2)
+            subprocess.run([python, "manage.py", "fakestripe_webhooks"], check=False)
         stop = False
 
         def handle_signal(signum, frame):

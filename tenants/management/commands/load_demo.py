@@ -10,7 +10,7 @@ from core.demo import run_demo_loaders
 from core.journal import Actor
 from core.sites import site_url
 from tenants.models import Commune
-from tenants.services import commune_onboard, platform_setup
+from tenants.services import commune_onboard, payment_settings_update, platform_setup
 
 DEMO_PASSWORD = "demo-parvis-2026"
 DEMO_COMMUNES = [
@@ -61,6 +61,12 @@ class Command(BaseCommand):
                         role=role, first_name=first, last_name=last, actor=actor,
                     )
                     rows.append((name, site_url(demo_host(slug)), email))
+                if slug == "sassenage" and not settings.PRODUCTION:
+                    # Card payments into the demo town's own (fake, local) Stripe account.
+                    payment_settings_update(
+                        commune=commune, actor=actor, enabled=True,
+                        publishable_key=f"pk_test_demo_{slug}",
+                        secret_key=f"sk_test_demo_{slug}", webhook_secret=f"whsec_demo_{slug}")
                 if options["with_data"]:
                     for report in run_demo_loaders(commune=commune, size=size, actor=actor):
                         self.stdout.write(f"  {name}: {report}")
@@ -68,3 +74,6 @@ class Command(BaseCommand):
                                              f"{DEMO_PASSWORD}"))
         for where, url, email in rows:
             self.stdout.write(f"  {where:<10} {url:<38} {email}")
+        if not settings.PRODUCTION:
+            self.stdout.write("Card payments (Sassenage, local fake Stripe): test card "
+                              "4242 4242 4242 4242, any future date, any CVC.")
