@@ -24,9 +24,11 @@ class Command(BaseCommand):
         for row in rows:
             commune: Commune = row.commune
             url = site_url(commune.get_primary_domain().domain) + "/paiement/stripe/webhook/"
+            events = ["payment_intent.succeeded", "payment_intent.payment_failed",
+                      "payment_intent.canceled", "payout.paid"]
             response = requests.post(f"{base}/_config/webhooks/{commune.schema_name}", data={
                 "url": url, "secret": row.webhook_secret,
-                "events": ["payment_intent.succeeded", "payment_intent.payment_failed",
-                           "payment_intent.canceled", "payout.paid"]}, timeout=10)
+                **{f"events[{index}]": name for index, name in enumerate(events)}},
+                timeout=10)
             response.raise_for_status()
             self.stdout.write(f"  {commune.name}: {url}")
