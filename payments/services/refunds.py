@@ -144,11 +144,20 @@ def payout_sync(*, payout_id: str) -> Payout:
                                            "status": payout.get("status", "pending")})
         if created or _PAYOUT_RANK.get(payout.get("status"), 0) >= _PAYOUT_RANK.get(
                 row.status, 0):
+            before = None if created else row.status
             row.amount_cents = payout["amount"]
             row.currency = payout.get("currency", "eur")
             row.status = payout.get("status", row.status)
             row.arrival_date = (datetime.fromtimestamp(arrival, tz=UTC).date()
                                 if arrival else None)
+            changed = created or before != row.status
             row.payload = payout
             row.save()
+            if changed:
+                journal_record(actor=Actor.system("Stripe"), action="payments.payout",
+                               target=row, summary=_("Payout %(id)s of %(amount)s: %(status)s")
+                               % {"id": payout_id, "amount": format_cents(row.amount_cents),
+                                  "status": row.status},
+                               changes={"status": row.status,
+                                        "arrival_date": str(row.arrival_date)})
     return row
