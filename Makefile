@@ -24,8 +24,9 @@ test: $(STAMP)
 	PARVIS_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	set -e; for script in onboarding search booking_load invoicing; do \
-	  echo "== bench/$$script.py"; PARVIS_ENV=dev $(PY) bench/$$script.py; done
+	status=0; for script in onboarding search booking_load invoicing webhooks; do \
+	  echo "== bench/$$script.py"; PARVIS_ENV=dev $(PY) bench/$$script.py || status=1; done; \
+	exit $$status
 
 messages: $(STAMP)
 	cd accounts && ../$(PY) ../manage.py makemessages -l fr --ignore=.venv

@@ -77,7 +77,9 @@ def webhook_receive(*, payload: bytes, signature: str | None) -> tuple[WebhookEv
                     "object_id": str(obj.get("id", ""))[:100] if isinstance(obj, dict) else "",
                     "status": EventStatus.RECEIVED if event_type in HANDLED_TYPES
                     else EventStatus.IGNORED})
-            if created and event.status == EventStatus.RECEIVED:
+            # A new event, or a redelivery of one still unprocessed (its task may have
+            # been lost): queue its processing (the task claims it once).
+            if event.status in (EventStatus.RECEIVED, EventStatus.FAILED):
                 webhook_event_process_task.delay_on_commit(event.pk)
     except IntegrityError:  # the same event delivered twice at the same instant
         return WebhookEvent.objects.get(event_id=event_id), False

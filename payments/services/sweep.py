@@ -8,7 +8,13 @@ import stripe
 from django.utils import timezone
 
 from core.journal import Actor
-from payments.models import OPEN_ATTEMPT_STATUSES, AttemptStatus, PaymentAttempt
+from payments.models import (
+    OPEN_ATTEMPT_STATUSES,
+    AttemptStatus,
+    EventStatus,
+    PaymentAttempt,
+    WebhookEvent,
+)
 from payments.provider import PaymentsNotConfigured, online_payment_ready, stripe_client
 from payments.services.attempts import ForeignObject, _attempt_close, payment_intent_sync
 
@@ -22,7 +28,7 @@ def attempts_sweep(*, now=None) -> dict:
     attempts that never reached the card after ``ABANDONED_AFTER``."""
     now = now or timezone.now()
     if not online_payment_ready():
-        return {"synced": 0, "abandoned": 0}
+        return {"synced": 0, "abandoned": 0, "events_processed": 0, "events_failed": 0}
     synced = abandoned = 0
     stale = PaymentAttempt.objects.filter(status__in=OPEN_ATTEMPT_STATUSES,
                                           updated_at__lt=now - QUIET_AFTER)
@@ -37,7 +43,37 @@ def attempts_sweep(*, now=None) -> dict:
                                 created_at__lt=now - ABANDONED_AFTER).order_by("pk")[:500]:
         _attempt_close(attempt, AttemptStatus.CANCELED, Actor.system("Parvis"))
         abandoned += 1
-    return {"synced": synced, "abandoned": abandoned}
+    return {"synced": synced, "abandoned": abandoned, **{
+        f"events_{key}": value for key, value in webhook_events_sweep(now=now).items()}}
+
+
+STUCK_PROCESSING_AFTER = timedelta(hours=1)
+MAX_EVENT_ATTEMPTS = 20
+
+
+def webhook_events_sweep(*, now=None) -> dict:
+    """Process events whose task was lost (broker down at commit, worker killed) or whose
+    retries ran out: received or failed for ``QUIET_AFTER``, or stuck in processing for
+    ``STUCK_PROCESSING_AFTER``. Each is claimed as usual, so nothing is applied twice."""
+    from payments.services.events import webhook_event_process
+
+    now = now or timezone.now()
+    WebhookEvent.objects.filter(status=EventStatus.PROCESSING,
+                                received_at__lt=now - STUCK_PROCESSING_AFTER).update(
+        status=EventStatus.FAILED, error="stuck in processing: retried by the sweep")
+    stale = (WebhookEvent.objects.filter(status__in=[EventStatus.RECEIVED, EventStatus.FAILED],
+                                         received_at__lt=now - QUIET_AFTER,
+                                         attempts__lt=MAX_EVENT_ATTEMPTS)
+             .order_by("received_at").values_list("pk", flat=True)[:500])
+    processed = failed = 0
+    for event_pk in list(stale):
+        try:
+            webhook_event_process(event_pk=event_pk)
+            processed += 1
+        except Exception as error:  # recorded on the event; the next sweep tries again
+            logger.warning("Sweep: event %s failed again: %s", event_pk, error)
+            failed += 1
+    return {"processed": processed, "failed": failed}
 
 
 def payment_intent_cancel(*, payment_intent_id: str) -> str:

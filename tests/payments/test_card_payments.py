@@ -268,7 +268,7 @@ def test_the_sweep_records_a_payment_whose_events_never_arrived(
             "confirm": True, "metadata": {"commune": "alpha", "attempt": str(attempt.pk)}})
         PaymentAttempt.objects.filter(pk=attempt.pk).update(
             payment_intent_id=intent.id, status=AttemptStatus.PROCESSING)
-        assert attempts_sweep() == {"synced": 0, "abandoned": 0}  # too recent
+        assert attempts_sweep()["synced"] == 0  # too recent
         with time_machine.travel("2027-06-01 10:00 +02:00", tick=False):
             assert attempts_sweep()["synced"] == 1
         assert Payment.objects.get().reference == intent.id

@@ -5,6 +5,7 @@ import time
 
 import pytest
 import requests
+import time_machine
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -216,3 +217,36 @@ def test_a_paid_payout_is_recorded_for_reconciliation(client_a, commune_a, strip
         row = Payout.objects.get()
         assert (row.payout_id, row.amount_cents) == (payout["id"], 2500)
         assert row.arrival_date is not None
+
+
+def test_an_event_whose_task_was_lost_is_processed_by_the_sweep(client_a, commune_a, paid):
+    _family, february, _march, payment, intent = paid
+    evt = event("payment_intent.succeeded", intent)
+    body, header = signed(evt, WEBHOOK_A)
+    assert post_event(client_a, body, header).status_code == 200  # its task never runs
+    with commune_a:
+        from payments.services.sweep import attempts_sweep
+
+        assert attempts_sweep()["events_processed"] == 0  # too recent
+        with time_machine.travel("2027-06-01 10:00 +02:00", tick=False):
+            assert attempts_sweep()["events_processed"] == 1
+            assert attempts_sweep()["events_processed"] == 0  # done once
+        stored = WebhookEvent.objects.get()
+        assert stored.status == EventStatus.PROCESSED and stored.attempts == 1
+        assert Payment.objects.count() == 1
+
+
+def test_a_redelivered_unprocessed_event_is_queued_again(client_a, commune_a, paid,
+                                                         django_capture_on_commit_callbacks):
+    _family, _february, _march, _payment, intent = paid
+    body, header = signed(event("payment_intent.succeeded", intent), WEBHOOK_A)
+    with django_capture_on_commit_callbacks() as first:
+        post_event(client_a, body, header)
+    with django_capture_on_commit_callbacks() as again:
+        assert post_event(client_a, body, header).content == b"duplicate"
+    assert len(first) == len(again) == 1
+    with commune_a:
+        webhook_event_process(event_pk=WebhookEvent.objects.get().pk)
+    with django_capture_on_commit_callbacks() as done:
+        post_event(client_a, body, header)
+    assert not done  # processed: a redelivery queues nothing
