@@ -285,3 +285,24 @@ def test_without_settings_a_commune_takes_no_card_payment(client_b, commune_b, p
     assert "guichet" in page or "desk" in page
     assert "js.stripe.com" not in page
     assert InvoiceStatus.ISSUED  # nothing issued: nothing offered
+
+
+def test_a_success_abandons_the_other_open_attempts_on_the_same_invoices(
+        paying, household, stripe_a, commune_a, django_capture_on_commit_callbacks):
+    family, february, march = household
+    everything = prepare(paying, family, None).json()  # a first tab: both invoices
+    only_february = prepare(paying, family, [february]).json()  # a second tab
+    assert everything["attempt"] != only_february["attempt"]
+    setup = browser_confirms_setup(stripe_a, only_february["client_secret"])
+    with django_capture_on_commit_callbacks() as queued:
+        assert confirm(paying, only_february["attempt"], setup["id"]).json()["status"] == \
+            "succeeded"
+    with commune_a:
+        other = PaymentAttempt.objects.get(pk=everything["attempt"])
+        assert other.status == AttemptStatus.CANCELED
+    late = browser_confirms_setup(stripe_a, everything["client_secret"])
+    answer = confirm(paying, everything["attempt"], late["id"])
+    assert answer.status_code == 400  # nothing charged on the abandoned attempt
+    with commune_a:
+        assert Payment.objects.count() == 1
+    assert len(queued) >= 1
