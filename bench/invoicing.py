@@ -633,8 +633,11 @@ def measure(commune) -> bool:
                            "WHERE kind = 'invoice' AND year = %s AND status <> 'draft'",
                            [run.issued_at.year])
             series_count, series_max = cursor.fetchone()
+            # Only this run's invoices: the journal is append-only, so with --reuse the
+            # entries of the previous runs are still there.
             cursor.execute("SELECT count(*) FROM core_actionlog "
-                           "WHERE action = 'treasury.invoice_issue'")
+                           "WHERE action = 'treasury.invoice_issue' AND (changes->>'invoice')::bigint "
+                           "IN (SELECT id FROM treasury_invoice WHERE run_id = %s)", [run.pk])
             journalled = cursor.fetchone()[0]
             cursor.execute("SELECT count(*), COALESCE(sum(amount_cents), 0) "
                            "FROM treasury_settlement")

@@ -3,7 +3,12 @@
 ``month_facts`` runs one aggregating statement over reservations, attendance and
 absences of the month (no query per family) and returns, per family, the counts of
 unit-days by child, unit, tariff, QF grid, quotient and category, which
-``treasury.pricing.price_family`` turns into priced lines. The rules:
+``treasury.pricing.price_family`` turns into priced lines. Bookings and attendance taps
+are matched in one pass (a hash full join PostgreSQL runs in parallel), and days are
+counted per *stretch*: the days between two dates of the month on which a tariff, the
+grid or some family's quotient changes (``width_bucket`` over those dates). Tariff, grid
+and quotient are the same on every day of a stretch, so they are looked up once per
+stretch rather than once per day. The rules:
 
 * a booked day is ``attended`` (or ``late_booking`` when booked after the deadline)
   unless the child was absent: a justified absence covering the day makes it
@@ -21,16 +26,16 @@ unit-days by child, unit, tariff, QF grid, quotient and category, which
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import connection
+from django.db import connection, transaction
 
 from treasury.pricing import Category, ChildInfo, DayCount, FamilyFacts, Grid, TariffRule
 
+# The facts statement hashes a month of attendance taps (about 40 MB for 600,000 taps):
+# with PostgreSQL's default 4 MB it would spill to disk.
+FACTS_WORK_MEM = "64MB"
+
 _FACTS_SQL = """
-WITH primary_family AS (
-    SELECT DISTINCT ON (child_id) child_id, family_id
-    FROM portal_membership ORDER BY child_id, id
-),
-absence_days AS (
+WITH absence_days AS (
     SELECT a.child_id, d::date AS day, bool_or(a.status = 'justified') AS justified
     FROM portal_absence a,
          generate_series(GREATEST(a.start_date, %(start)s::date),
@@ -38,47 +43,68 @@ absence_days AS (
     WHERE a.end_date >= %(start)s AND a.start_date <= %(end)s
     GROUP BY 1, 2
 ),
-booked AS (
-    SELECT r.child_id, r.unit_id, r.date,
-           COALESCE(r.family_id, pf.family_id) AS family_id,
-           CASE WHEN att.present THEN
-                     CASE WHEN r.booked_late THEN 'late_booking' ELSE 'attended' END
-                WHEN ad.justified THEN 'justified_absence'
-                WHEN ad.child_id IS NOT NULL OR att.present IS FALSE
-                     THEN 'unjustified_absence'
-                WHEN r.booked_late THEN 'late_booking'
-                ELSE 'attended' END AS category
-    FROM portal_reservation r
-    LEFT JOIN primary_family pf ON pf.child_id = r.child_id
-    LEFT JOIN portal_attendance att
+-- The days of the month on which a tariff, the grid or a family's quotient changes.
+breaks AS (
+    SELECT COALESCE(array_agg(DISTINCT b ORDER BY b), '{}') AS days FROM (
+        SELECT valid_from AS b FROM treasury_tariff
+        UNION ALL SELECT valid_from FROM treasury_quotientgrid
+        UNION ALL SELECT valid_from FROM portal_familyquotient
+        UNION ALL SELECT valid_until + 1 FROM portal_familyquotient
+    ) changes WHERE b > %(start)s AND b <= %(end)s
+),
+-- Booked days and attendance taps of the month, matched in one pass.
+taps AS (
+    SELECT r.child_id AS booked_child, r.family_id AS booked_family, r.booked_late,
+           COALESCE(r.child_id, att.child_id) AS child_id,
+           COALESCE(r.unit_id, att.unit_id) AS unit_id,
+           COALESCE(r.date, att.date) AS date, att.present
+    FROM (SELECT child_id, unit_id, date, family_id, booked_late FROM portal_reservation
+          WHERE status = 'booked' AND date BETWEEN %(start)s AND %(end)s) r
+    FULL JOIN (SELECT child_id, unit_id, date, present FROM portal_attendance
+               WHERE date BETWEEN %(start)s AND %(end)s) att
            ON att.unit_id = r.unit_id AND att.date = r.date AND att.child_id = r.child_id
-    LEFT JOIN absence_days ad ON ad.child_id = r.child_id AND ad.day = r.date
-    WHERE r.status = 'booked' AND r.date BETWEEN %(start)s AND %(end)s
-),
-unbooked AS (
-    SELECT att.child_id, att.unit_id, att.date, pf.family_id, 'no_booking' AS category
-    FROM portal_attendance att
-    JOIN primary_family pf ON pf.child_id = att.child_id
-    WHERE att.present AND att.date BETWEEN %(start)s AND %(end)s
-      AND NOT EXISTS (SELECT 1 FROM portal_reservation r
-                      WHERE r.child_id = att.child_id AND r.unit_id = att.unit_id
-                        AND r.date = att.date AND r.status = 'booked')
-),
-late_cancelled AS (
-    SELECT DISTINCT ON (r.child_id, r.unit_id, r.date)
-           r.child_id, r.unit_id, r.date, COALESCE(r.family_id, pf.family_id) AS family_id,
-           'late_cancellation' AS category
-    FROM portal_reservation r
-    LEFT JOIN primary_family pf ON pf.child_id = r.child_id
-    WHERE r.status = 'cancelled' AND r.cancelled_late
-      AND r.date BETWEEN %(start)s AND %(end)s
-      AND NOT EXISTS (SELECT 1 FROM portal_reservation b
-                      WHERE b.child_id = r.child_id AND b.unit_id = r.unit_id
-                        AND b.date = r.date AND b.status = 'booked')
-    ORDER BY r.child_id, r.unit_id, r.date, r.id
 ),
 days AS (
-    SELECT * FROM booked UNION ALL SELECT * FROM unbooked UNION ALL SELECT * FROM late_cancelled
+    SELECT t.child_id, t.unit_id, t.date,
+           CASE WHEN t.booked_child IS NULL THEN pf.family_id
+                ELSE COALESCE(t.booked_family, pf.family_id) END AS family_id,
+           CASE WHEN t.booked_child IS NULL THEN 'no_booking'
+                WHEN t.present THEN
+                     CASE WHEN t.booked_late THEN 'late_booking' ELSE 'attended' END
+                WHEN ad.justified THEN 'justified_absence'
+                WHEN ad.child_id IS NOT NULL OR t.present IS FALSE
+                     THEN 'unjustified_absence'
+                WHEN t.booked_late THEN 'late_booking'
+                ELSE 'attended' END AS category
+    FROM taps t
+    LEFT JOIN (SELECT DISTINCT ON (child_id) child_id, family_id
+               FROM portal_membership ORDER BY child_id, id) pf ON pf.child_id = t.child_id
+    LEFT JOIN absence_days ad ON ad.child_id = t.child_id AND ad.day = t.date
+    WHERE t.booked_child IS NOT NULL OR t.present
+    UNION ALL
+    SELECT * FROM (
+        SELECT DISTINCT ON (r.child_id, r.unit_id, r.date)
+               r.child_id, r.unit_id, r.date, COALESCE(r.family_id, pf.family_id),
+               'late_cancellation'
+        FROM portal_reservation r
+        LEFT JOIN (SELECT DISTINCT ON (child_id) child_id, family_id
+                   FROM portal_membership ORDER BY child_id, id) pf ON pf.child_id = r.child_id
+        WHERE r.status = 'cancelled' AND r.cancelled_late
+          AND r.date BETWEEN %(start)s AND %(end)s
+          AND NOT EXISTS (SELECT 1 FROM portal_reservation b
+                          WHERE b.child_id = r.child_id AND b.unit_id = r.unit_id
+                            AND b.date = r.date AND b.status = 'booked')
+        ORDER BY r.child_id, r.unit_id, r.date, r.id
+    ) late_cancelled
+),
+-- Days counted per stretch between two breaks: tariff, grid and quotient are the same on
+-- every day of a stretch, so they are looked up once per stretch, on its first day.
+stretches AS (
+    SELECT family_id, child_id, unit_id, category, min(date) AS day, count(*) AS days
+    FROM days
+    WHERE family_id IS NOT NULL
+    GROUP BY family_id, child_id, unit_id, category,
+             width_bucket(date, (SELECT days FROM breaks))
 ),
 tariff_ranges AS (
     SELECT id, unit_id, valid_from,
@@ -89,17 +115,17 @@ grid_ranges AS (
     SELECT id, valid_from, LEAD(valid_from) OVER (ORDER BY valid_from) AS valid_to
     FROM treasury_quotientgrid
 )
-SELECT d.family_id, d.child_id, d.unit_id, t.id, g.id, q.value, d.category, count(*)
-FROM days d
+SELECT s.family_id, s.child_id, s.unit_id, t.id, g.id, q.value, s.category,
+       sum(s.days)::int
+FROM stretches s
 LEFT JOIN tariff_ranges t
-       ON t.unit_id = d.unit_id AND d.date >= t.valid_from
-      AND (t.valid_to IS NULL OR d.date < t.valid_to)
+       ON t.unit_id = s.unit_id AND s.day >= t.valid_from
+      AND (t.valid_to IS NULL OR s.day < t.valid_to)
 LEFT JOIN grid_ranges g
-       ON d.date >= g.valid_from AND (g.valid_to IS NULL OR d.date < g.valid_to)
+       ON s.day >= g.valid_from AND (g.valid_to IS NULL OR s.day < g.valid_to)
 LEFT JOIN portal_familyquotient q
-       ON q.family_id = d.family_id AND d.date >= q.valid_from
-      AND (q.valid_until IS NULL OR d.date <= q.valid_until)
-WHERE d.family_id IS NOT NULL
+       ON q.family_id = s.family_id AND s.day >= q.valid_from
+      AND (q.valid_until IS NULL OR s.day <= q.valid_until)
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
@@ -151,11 +177,15 @@ def month_bounds(period: date) -> tuple[date, date]:
 
 
 def month_facts(period: date) -> MonthFacts:
-    """Three statements for the whole commune, whatever the number of families."""
+    """Three statements for the whole commune, whatever the number of families (run in a
+    transaction of their own, or the caller's, with ``FACTS_WORK_MEM`` for the facts
+    statement's hash tables)."""
     start, end = month_bounds(period)
     facts = MonthFacts()
     counts: dict[int, list[DayCount]] = {}
-    with connection.cursor() as cursor:
+    categories = {category.value: category for category in Category}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [FACTS_WORK_MEM])
         cursor.execute(_FACTS_SQL, {"start": start, "end": end})
         for family_id, child_id, unit_id, tariff_id, grid_id, quotient, category, days \
                 in cursor.fetchall():
@@ -163,8 +193,7 @@ def month_facts(period: date) -> MonthFacts:
                 facts.untariffed_days[unit_id] = facts.untariffed_days.get(unit_id, 0) + days
                 continue
             counts.setdefault(family_id, []).append(DayCount(
-                child_id=child_id, unit_id=unit_id, tariff_id=tariff_id, grid_id=grid_id,
-                quotient=quotient, category=Category(category), days=days))
+                child_id, unit_id, tariff_id, grid_id, quotient, categories[category], days))
         ids = list(counts)
         children: dict[int, list[ChildInfo]] = {}
         cursor.execute(_CHILDREN_SQL, {"ids": ids})

@@ -29,14 +29,24 @@ Billing rules, one per fact:
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from operator import index
 
+from django.utils.translation import get_language, gettext_lazy, ngettext, ngettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
+
+from treasury.pricing_types import (  # noqa: F401 (re-exported)
+    Category,
+    ChildInfo,
+    DayCount,
+    FamilyFacts,
+    Grid,
+    LineKind,
+    PricedLine,
+    PricingError,
+    TariffRule,
+)
 
 MISSING_RULES = ("highest", "lowest")
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -57,98 +67,6 @@ ERROR_NEGATIVE_LIMIT = gettext_lazy("The monthly minimum and maximum cannot be n
 ERROR_MIN_ABOVE_MAX = gettext_lazy(
     "The monthly minimum (%(minimum)s) cannot exceed the monthly maximum (%(maximum)s).")
 ERROR_NEGATIVE_SURCHARGE = gettext_lazy("Surcharges cannot be negative.")
-
-
-class PricingError(ValueError):
-    """The facts name a tariff, grid or bracket that the rules do not have."""
-
-
-class Category(StrEnum):
-    """What happened on a booked or attended unit-day."""
-
-    ATTENDED = "attended"
-    LATE_BOOKING = "late_booking"
-    NO_BOOKING = "no_booking"
-    UNJUSTIFIED_ABSENCE = "unjustified_absence"
-    JUSTIFIED_ABSENCE = "justified_absence"
-    LATE_CANCELLATION = "late_cancellation"
-
-
-class LineKind(StrEnum):
-    USAGE = "usage"
-    SURCHARGE = "surcharge"
-    ABSENCE = "absence"
-    LATE_CANCELLATION = "late_cancellation"
-    DISCOUNT = "discount"
-    MINIMUM = "minimum"
-    MAXIMUM = "maximum"
-    REGULARISATION = "regularisation"  # not produced here: the invoicing run adds it
-
-
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """Bracket k (1-based) covers QF >= lower_bounds[k-1] and < lower_bounds[k]."""
-
-    id: int
-    lower_bounds: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TariffRule:
-    id: int
-    unit_id: int
-    service_id: int
-    label: str
-    resident_cents: tuple[int, ...]
-    non_resident_cents: tuple[int, ...]
-    sibling_discount_pct: tuple[Decimal, ...] = ()
-    min_month_cents: int | None = None
-    max_month_cents: int | None = None
-    late_booking_surcharge_cents: int = 0
-    no_booking_surcharge_cents: int = 0
-    bill_unjustified_absence: bool = True
-    bill_late_cancellation: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class DayCount:
-    """Days of one child on one unit in one category at one quotient (``None``: unknown)."""
-
-    child_id: int
-    unit_id: int
-    tariff_id: int
-    grid_id: int
-    quotient: int | None
-    category: Category
-    days: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChildInfo:
-    id: int
-    first_name: str
-    birth_date: date
-
-
-@dataclass(frozen=True, slots=True)
-class FamilyFacts:
-    family_id: int
-    resident: bool
-    children: tuple[ChildInfo, ...]
-    counts: tuple[DayCount, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PricedLine:
-    child_id: int
-    unit_id: int
-    tariff_id: int
-    kind: LineKind
-    bracket: int | None
-    quantity: int
-    unit_price_cents: int
-    amount_cents: int
-    label: str
 
 
 # --- Formatting --------------------------------------------------------------------------
@@ -258,17 +176,13 @@ _DAY_LABELS = {
         "Late cancellation – %(service)s – %(days)s days × %(price)s", "days"),
 }
 _REASONS = tuple(_DAY_LABELS)
+_REASON_ORDER = {reason: position for position, reason in enumerate(_REASONS)}
+# Translating and formatting a label is most of the cost of pricing a month, and a month
+# has few distinct labels: they are memoised per language (bounded; cleared when full).
+_LABELS: dict[tuple, str] = {}
+_LABELS_MAX = 100_000
 
-
-@dataclass(frozen=True, slots=True)
-class _Key:
-    child_id: int
-    unit_id: int
-    tariff_id: int
-    kind: LineKind
-    reason: str
-    bracket: int | None
-    unit_price_cents: int
+DayKey = tuple  # (child, unit, tariff, kind, reason, bracket or None, unit price)
 
 
 def _day_price(rule: TariffRule, bracket: int, resident: bool) -> int:
@@ -278,28 +192,41 @@ def _day_price(rule: TariffRule, bracket: int, resident: bool) -> int:
     return prices[bracket - 1]
 
 
-def _day_keys(count: DayCount, rule: TariffRule, bracket: int, price: int) -> list[_Key]:
-    """The lines (before merging) that ``count``'s days produce."""
-    def key(kind: LineKind, reason: str, at: int | None, cents: int) -> _Key:
-        return _Key(count.child_id, count.unit_id, count.tariff_id, kind, reason, at, cents)
-
-    category = count.category
-    surcharges = {Category.LATE_BOOKING: rule.late_booking_surcharge_cents,
-                  Category.NO_BOOKING: rule.no_booking_surcharge_cents}
-    if category == Category.ATTENDED or category in surcharges:
-        surcharge = surcharges.get(category, 0)
-        return [key(LineKind.USAGE, "usage", bracket, price)] + (
-            [key(LineKind.SURCHARGE, str(category), None, surcharge)] if surcharge > 0 else [])
+def _day_keys(category: Category, rule: TariffRule, bracket: int,
+              price: int) -> tuple[tuple, ...]:
+    """(kind, reason, bracket, unit price) of the lines (before merging) that days of
+    ``category`` produce."""
+    if category == Category.ATTENDED:
+        return ((LineKind.USAGE, "usage", bracket, price),)
+    if category == Category.LATE_BOOKING or category == Category.NO_BOOKING:
+        surcharge = (rule.late_booking_surcharge_cents if category == Category.LATE_BOOKING
+                     else rule.no_booking_surcharge_cents)
+        usage = (LineKind.USAGE, "usage", bracket, price)
+        if surcharge > 0:
+            return usage, (LineKind.SURCHARGE, str(category), None, surcharge)
+        return (usage,)
     if category == Category.UNJUSTIFIED_ABSENCE and rule.bill_unjustified_absence:
-        return [key(LineKind.ABSENCE, "absence", bracket, price)]
+        return ((LineKind.ABSENCE, "absence", bracket, price),)
     if category == Category.LATE_CANCELLATION and rule.bill_late_cancellation:
-        return [key(LineKind.LATE_CANCELLATION, "late_cancellation", bracket, price)]
-    return []  # a justified absence, or a tariff that does not bill it
+        return ((LineKind.LATE_CANCELLATION, "late_cancellation", bracket, price),)
+    return ()  # a justified absence, or a tariff that does not bill it
 
 
-def _day_label(key: _Key, days: int, service: str) -> str:
-    return _DAY_LABELS[key.reason] % {"service": service, "bracket": key.bracket, "days": days,
-                                      "price": format_cents(key.unit_price_cents)}
+def _memo(key: tuple, label: str) -> str:
+    if len(_LABELS) >= _LABELS_MAX:
+        _LABELS.clear()
+    _LABELS[key] = label
+    return label
+
+
+def _day_label(reason: str, service: str, bracket: int | None, days: int, price: int,
+               language: str | None) -> str:
+    key = (language, reason, service, bracket, days, price)
+    label = _LABELS.get(key)
+    if label is None:
+        label = _memo(key, _DAY_LABELS[reason] % {"service": service, "bracket": bracket,
+                                                  "days": days, "price": format_cents(price)})
+    return label
 
 
 def _rule(tariffs: Mapping[int, TariffRule], tariff_id: int) -> TariffRule:
@@ -311,22 +238,32 @@ def _rule(tariffs: Mapping[int, TariffRule], tariff_id: int) -> TariffRule:
 
 def _day_lines(facts: FamilyFacts, tariffs: Mapping[int, TariffRule],
                grids: Mapping[int, Grid], missing: str) -> list[tuple[str, PricedLine]]:
-    quantities: dict[_Key, int] = defaultdict(int)
+    quantities: dict[DayKey, int] = {}
+    brackets: dict[tuple[int, int | None], int] = {}
+    resident = facts.resident
     for count in facts.counts:
-        if count.days <= 0:
+        days = count.days
+        if days <= 0:
             continue
         rule = _rule(tariffs, count.tariff_id)
-        if count.grid_id not in grids:
-            raise PricingError(f"unknown grid {count.grid_id}")
-        bracket = bracket_for(grids[count.grid_id], count.quotient, missing=missing)
-        price = _day_price(rule, bracket, facts.resident)
-        for key in _day_keys(count, rule, bracket, price):
-            quantities[key] += count.days
-    return [(key.reason, PricedLine(
-        key.child_id, key.unit_id, key.tariff_id, key.kind, key.bracket, days,
-        key.unit_price_cents, days * key.unit_price_cents,
-        _day_label(key, days, _rule(tariffs, key.tariff_id).label)))
-        for key, days in quantities.items()]
+        at = (count.grid_id, count.quotient)
+        bracket = brackets.get(at)
+        if bracket is None:
+            if count.grid_id not in grids:
+                raise PricingError(f"unknown grid {count.grid_id}")
+            bracket = brackets[at] = bracket_for(grids[count.grid_id], count.quotient,
+                                                 missing=missing)
+        price = _day_price(rule, bracket, resident)
+        base = (count.child_id, count.unit_id, count.tariff_id)
+        for day_key in _day_keys(count.category, rule, bracket, price):
+            key = base + day_key
+            quantities[key] = quantities.get(key, 0) + days
+    language = get_language()
+    return [(reason, PricedLine(
+        child_id, unit_id, tariff_id, kind, bracket, days, cents, days * cents,
+        _day_label(reason, tariffs[tariff_id].label, bracket, days, cents, language)))
+        for (child_id, unit_id, tariff_id, kind, reason, bracket, cents), days
+        in quantities.items()]
 
 
 def _sibling_pct(rule: TariffRule, rank: int) -> Decimal:
@@ -349,44 +286,62 @@ def _one_line(child_id: int, rule: TariffRule, kind: LineKind, amount: int,
 
 def _discount_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule],
                     seniority: Callable[[int], tuple[date, int]]) -> list[PricedLine]:
-    base: dict[tuple[int, int], int] = defaultdict(int)
+    base: dict[tuple[int, int], int] = {}
     billed: dict[int, set[int]] = defaultdict(set)  # service -> children billed a day
     for line in lines:
         if line.kind in BILLED_DAY_KINDS:
-            base[line.child_id, line.tariff_id] += line.amount_cents
+            key = (line.child_id, line.tariff_id)
+            base[key] = base.get(key, 0) + line.amount_cents
             billed[tariffs[line.tariff_id].service_id].add(line.child_id)
-    discounts = []
+    discounts, language = [], get_language()
+    ranks: dict[int, dict[int, int]] = {}  # service -> child -> rank (eldest: 1)
     for (child_id, tariff_id), base_cents in base.items():
         rule = tariffs[tariff_id]
-        rank = sorted(billed[rule.service_id], key=seniority).index(child_id) + 1
+        if not rule.sibling_discount_pct:
+            continue  # no discount: nothing to rank
+        ranked = ranks.get(rule.service_id)
+        if ranked is None:
+            ranked = ranks[rule.service_id] = {child: rank for rank, child in enumerate(
+                sorted(billed[rule.service_id], key=seniority), start=1)}
+        rank = ranked[child_id]
         pct = _sibling_pct(rule, rank)
-        amount = percent_of(base_cents, pct)
+        amount = percent_of(base_cents, pct) if pct else 0
         if amount <= 0:
             continue
-        values = {"percent": format_percent(pct), "service": rule.label}
-        # "Réduction 2e enfant (10 %) – Cantine", "Réduction 3e enfant et suivants (…) – …"
-        label = (_("2nd child discount (%(percent)s) – %(service)s") if rank == 2 else
-                 _("3rd and later child discount (%(percent)s) – %(service)s")) % values
+        key = ("discount", language, rank == 2, pct, rule.label)
+        label = _LABELS.get(key)
+        if label is None:
+            values = {"percent": format_percent(pct), "service": rule.label}
+            # "Réduction 2e enfant (10 %) – Cantine", "Réduction 3e enfant et suivants (…)"
+            label = _memo(key, (_("2nd child discount (%(percent)s) – %(service)s")
+                                if rank == 2 else
+                                _("3rd and later child discount (%(percent)s) – %(service)s"))
+                          % values)
         discounts.append(_one_line(child_id, rule, LineKind.DISCOUNT, -amount, label))
     return discounts
 
 
 def _limit_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule]) -> list[PricedLine]:
-    totals: dict[tuple[int, int], int] = defaultdict(int)
+    totals: dict[tuple[int, int], int] = {}
     for line in lines:
-        totals[line.child_id, line.tariff_id] += line.amount_cents
-    limits = []
+        key = (line.child_id, line.tariff_id)
+        totals[key] = totals.get(key, 0) + line.amount_cents
+    limits, language = [], get_language()
     for (child_id, tariff_id), total in totals.items():
         rule = tariffs[tariff_id]
         low, high = rule.min_month_cents, rule.max_month_cents
         if low is not None and total < low:
-            # "Minimum mensuel – Cantine"
-            label = _("Monthly minimum – %(service)s") % {"service": rule.label}
-            limits.append(_one_line(child_id, rule, LineKind.MINIMUM, low - total, label))
+            kind, amount = LineKind.MINIMUM, low - total
         elif high is not None and total > high:
-            # "Plafond mensuel – Cantine"
-            label = _("Monthly cap – %(service)s") % {"service": rule.label}
-            limits.append(_one_line(child_id, rule, LineKind.MAXIMUM, high - total, label))
+            kind, amount = LineKind.MAXIMUM, high - total
+        else:
+            continue
+        key = (kind, language, rule.label)
+        label = _LABELS.get(key)
+        if label is None:  # "Minimum mensuel – Cantine", "Plafond mensuel – Cantine"
+            label = _memo(key, (_("Monthly minimum – %(service)s") if kind == LineKind.MINIMUM
+                                else _("Monthly cap – %(service)s")) % {"service": rule.label})
+        limits.append(_one_line(child_id, rule, kind, amount, label))
     return limits
 
 
@@ -406,11 +361,14 @@ def price_family(facts: FamilyFacts, *, tariffs: Mapping[int, TariffRule],
     discounts = _discount_lines(day_lines, tariffs, seniority)
     drafts += [("", line) for line in discounts]
     drafts += [("", line) for line in _limit_lines(day_lines + discounts, tariffs)]
+    elders: dict[int, tuple[date, int]] = {}
 
     def order(draft: tuple[str, PricedLine]):
         reason, line = draft
-        return (seniority(line.child_id), tariffs[line.tariff_id].label, line.tariff_id,
-                _KIND_ORDER[line.kind], line.bracket or 0,
-                _REASONS.index(reason) if reason else 0, line.unit_price_cents)
+        child = elders.get(line.child_id)
+        if child is None:
+            child = elders[line.child_id] = seniority(line.child_id)
+        return (child, tariffs[line.tariff_id].label, line.tariff_id, _KIND_ORDER[line.kind],
+                line.bracket or 0, _REASON_ORDER.get(reason, 0), line.unit_price_cents)
 
     return [line for _reason, line in sorted(drafts, key=order)]

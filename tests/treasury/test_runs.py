@@ -254,3 +254,36 @@ def test_runs_of_one_commune_never_see_another(in_a, commune_b):
         assert not Invoice.objects.exists()
         run = run_month()
         assert run.summary["invoices"] == 0 and not InvoicingRun.objects.exclude(pk=run.pk).exists()
+
+
+
+def test_credit_is_used_at_issue_in_statements_that_do_not_grow_with_families(in_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from treasury.models import NumberSequence, Settlement
+    from treasury.services.payments import payment_record
+
+    unit = make_priced_unit()
+    for series in ("F", "AV"):  # as after a first issue: both issues below use the same rows
+        NumberSequence.objects.create(series=series, year=2026)
+
+    def issue_with_credit(names, period, *, now):
+        with time_machine.travel(now, tick=False):
+            for name in names:
+                family, (child,) = make_household(name)
+                book(child, unit, weekdays(period.replace(day=2), 3))  # 3 × 3,20 € = 9,60 €
+                payment_record(family=family, channel="cash", amount_cents=500,
+                               received_on=period.replace(day=20), actor=SYSTEM)
+            run = run_month(period)
+            with CaptureQueriesContext(connection) as queries:
+                invoicing_run_issue(run_id=run.pk, actor=SYSTEM)
+        return len(queries)
+
+    one = issue_with_credit(["Martin"], MARCH, now=NOW)
+    four = issue_with_credit(["Durand", "Petit", "Robert", "Simon"], date(2026, 4, 1),
+                             now="2026-05-04 10:00 +02:00")
+    # 5,00 € of credit on each 9,60 € invoice; one journal entry per family served
+    assert list(Settlement.objects.values_list("amount_cents", flat=True)) == [500] * 5
+    assert ActionLog.objects.filter(action="treasury.credit_apply").count() == 5
+    assert one == four

@@ -32,6 +32,7 @@ from treasury.models import (
     Settlement,
 )
 from treasury.pricing import format_cents
+from treasury.services.credits import _family_credit_apply, family_credits_apply  # noqa: F401
 from treasury.services.numbering import number_format, numbers_reserve
 
 ERROR_AMOUNT = gettext_lazy("The amount must be more than 0,00 €.")
@@ -120,64 +121,6 @@ def _allocate(*, sources: list[tuple[str, int, int]], invoices: list[tuple]) -> 
             remaining -= amount
     Settlement.objects.bulk_create(settlements)
     return settlements
-
-
-def _family_credit_apply(family_id: int, actor: Actor) -> int:
-    """Use the family's unused credit (credit notes first, then payments) on its open
-    invoices, oldest first. The family row is locked by the caller."""
-    invoices = _open_invoices(family_id)
-    if not invoices:
-        return 0
-    notes = _credit_note_unapplied(family_id)
-    payment_ids = list(Payment.objects.filter(family_id=family_id).values_list("pk", flat=True))
-    payments = {pk: left for pk, left in _payment_unallocated(payment_ids).items() if left > 0}
-    sources = ([("credit_note", pk, left) for pk, left in sorted(notes.items())]
-               + [("payment", pk, left) for pk, left in sorted(payments.items())])
-    if not sources:
-        return 0
-    settlements = _allocate(sources=sources, invoices=invoices)
-    used = sum(s.amount_cents for s in settlements)
-    if used:
-        journal_record(actor=actor, action="treasury.credit_apply",
-                       target=Family(pk=family_id),
-                       summary=_("Family credit of %(amount)s used on open invoices") % {
-                           "amount": format_cents(used)},
-                       changes={"settlements": [(s.invoice.number, s.amount_cents)
-                                                for s in settlements]})
-    return used
-
-
-_FAMILIES_WITH_CREDIT_SQL = """
-SELECT DISTINCT family_id FROM (
-    SELECT p.family_id, p.amount_cents
-           - COALESCE((SELECT sum(s.amount_cents) FROM treasury_settlement s
-                       WHERE s.payment_id = p.id), 0)
-           - COALESCE((SELECT sum(r.amount_cents) FROM treasury_refund r
-                       WHERE r.payment_id = p.id), 0) AS unused
-    FROM treasury_payment p WHERE p.family_id = ANY(%(ids)s)
-    UNION ALL
-    SELECT i.family_id, i.total_cents
-           - COALESCE((SELECT sum(s.amount_cents) FROM treasury_settlement s
-                       WHERE s.credit_note_id = i.id), 0)
-    FROM treasury_invoice i
-    WHERE i.kind = 'credit_note' AND i.status = 'issued' AND i.family_id = ANY(%(ids)s)
-) credit WHERE unused > 0
-"""
-
-
-def family_credits_apply(*, family_ids, actor: Actor) -> int:
-    """Apply the credit of those of ``family_ids`` that have some (called inside the
-    issue transaction). Families with credit are found in one statement; only they loop."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(_FAMILIES_WITH_CREDIT_SQL, {"ids": list(family_ids)})
-        with_credit = sorted(row[0] for row in cursor.fetchall())
-    total = 0
-    for family_id in with_credit:
-        _lock_family(family_id)
-        total += _family_credit_apply(family_id, actor)
-    return total
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,17 @@
   the families after commit.
 """
 
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.journal import Actor, journal_entry_build, journal_record
-from core.models import ActionLog, ActorKind
+from core.journal import Actor, journal_record
+from core.models import ActorKind
 from portal.models import Family
 from treasury.facts import Debtor, month_facts, pricing_rules
 from treasury.models import (
@@ -36,12 +33,20 @@ from treasury.models import (
     InvoiceLine,
     InvoiceStatus,
     InvoicingRun,
-    LineKind,
     NumberSeries,
     RunStatus,
     TreasuryProfile,
 )
-from treasury.pricing import PricedLine, format_cents, price_family
+from treasury.pricing import format_cents, price_family
+from treasury.services.drafts import (
+    Draft,
+    Summary,
+    billed_lines,
+    draft_lines,
+    drafts_writer,
+    invoice_kind,
+    month_label,
+)
 from treasury.services.numbering import numbers_reserve
 
 ERROR_RUN_ACTIVE = gettext_lazy(
@@ -50,12 +55,6 @@ ERROR_FUTURE_MONTH = gettext_lazy("A month can be invoiced only once it has begu
 ERROR_RUN_STATE = gettext_lazy("This invoicing run cannot do that now (it is %(status)s).")
 
 BATCH_FAMILIES = 2_000
-DAY_KINDS = {LineKind.USAGE, LineKind.SURCHARGE, LineKind.ABSENCE, LineKind.LATE_CANCELLATION}
-MAX_LISTED_ANOMALIES = 500
-
-
-def month_label(period: date) -> str:
-    return formats.date_format(period, "F Y")
 
 
 def _is_person(actor: Actor) -> bool:
@@ -83,132 +82,6 @@ def invoicing_run_start(*, period: date, actor: Actor) -> InvoicingRun:
 
 
 # --- Computing the drafts ---------------------------------------------------------------
-
-LineKey = tuple  # (child, unit, tariff, base kind, bracket, day price or None)
-
-
-@dataclass
-class _Billed:
-    quantity: int = 0
-    amount: int = 0
-    label: str = ""
-
-
-def _key(*, child_id, unit_id, tariff_id, kind: str, bracket, unit_price: int) -> LineKey:
-    price = unit_price if kind in DAY_KINDS else None
-    return (child_id, unit_id, tariff_id, str(kind), bracket, price)
-
-
-_BILLED_SQL = """
-SELECT i.family_id, l.child_id, l.unit_id, l.tariff_id,
-       CASE WHEN l.kind = 'regularisation' THEN l.base_kind ELSE l.kind END,
-       l.bracket, l.unit_price_cents,
-       CASE WHEN i.kind = 'credit_note' THEN -1 ELSE 1 END, l.quantity, l.amount_cents, l.label
-FROM treasury_invoiceline l JOIN treasury_invoice i ON i.id = l.invoice_id
-WHERE l.period = %s AND i.status = 'issued' AND l.kind <> 'credit'
-ORDER BY l.id
-"""
-
-
-def billed_lines(period: date) -> dict[int, dict[LineKey, _Billed]]:
-    """What the issued invoices already billed for the month, per family and line key
-    (one statement). Cancelled invoices count as not billed."""
-    billed: dict[int, dict[LineKey, _Billed]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(_BILLED_SQL, [period])
-        for (family_id, child_id, unit_id, tariff_id, kind, bracket, unit_price, sign,
-             quantity, amount, label) in cursor.fetchall():
-            key = _key(child_id=child_id, unit_id=unit_id, tariff_id=tariff_id, kind=kind,
-                       bracket=bracket, unit_price=unit_price)
-            entry = billed[family_id].setdefault(key, _Billed())
-            if kind in DAY_KINDS:
-                entry.quantity += sign * quantity
-            entry.amount += sign * amount
-            if kind != LineKind.REGULARISATION or not entry.label:
-                entry.label = label
-    return billed
-
-
-def _line(priced: PricedLine, period: date, position: int) -> InvoiceLine:
-    return InvoiceLine(position=position, child_id=priced.child_id, unit_id=priced.unit_id,
-                       tariff_id=priced.tariff_id, kind=str(priced.kind), period=period,
-                       bracket=priced.bracket, quantity=priced.quantity,
-                       unit_price_cents=priced.unit_price_cents,
-                       amount_cents=priced.amount_cents, label=priced.label[:255])
-
-
-def draft_lines(priced: list[PricedLine], billed: dict[LineKey, _Billed],
-                period: date) -> list[InvoiceLine]:
-    """The lines to bill now: all of them the first time, else the differences."""
-    if not billed:
-        return [_line(line, period, position) for position, line in enumerate(priced)]
-    expected: dict[LineKey, tuple[int, int, PricedLine]] = {}
-    for line in priced:
-        key = _key(child_id=line.child_id, unit_id=line.unit_id, tariff_id=line.tariff_id,
-                   kind=line.kind, bracket=line.bracket, unit_price=line.unit_price_cents)
-        quantity, amount, _first = expected.get(key, (0, 0, line))
-        expected[key] = (quantity + line.quantity, amount + line.amount_cents, line)
-    lines = []
-    month = month_label(period)
-    for key in list(expected) + [key for key in billed if key not in expected]:
-        due_quantity, due_amount, model = expected.get(key, (0, 0, None))
-        done = billed.get(key, _Billed())
-        delta_amount = due_amount - done.amount
-        if not delta_amount:
-            continue
-        child_id, unit_id, tariff_id, kind, bracket, price = key
-        delta_quantity = due_quantity - done.quantity if kind in DAY_KINDS else 0
-        if price is not None and delta_quantity * price == delta_amount:
-            quantity, unit_price = delta_quantity, price
-        else:
-            quantity, unit_price = 1, delta_amount
-        base_label = model.label if model is not None else done.label
-        if kind in DAY_KINDS:
-            label = _("Adjustment for %(month)s: %(label)s (%(due)s due, %(billed)s billed)") % {
-                "month": month, "label": base_label, "due": due_quantity,
-                "billed": done.quantity}
-        else:
-            label = _("Adjustment for %(month)s: %(label)s") % {"month": month,
-                                                                "label": base_label}
-        lines.append(InvoiceLine(
-            position=len(lines), child_id=child_id, unit_id=unit_id, tariff_id=tariff_id,
-            kind=LineKind.REGULARISATION, base_kind=kind, period=period, bracket=bracket,
-            quantity=quantity, unit_price_cents=unit_price, amount_cents=delta_amount,
-            label=label[:255]))
-    return lines
-
-
-class _Summary:
-    """Totals by service and bracket, counts and anomalies, for the review page."""
-
-    def __init__(self):
-        self.services: dict[str, dict] = {}
-        self.invoices = self.credit_notes = self.total = self.credit_total = 0
-        self.anomalies: list[dict] = []
-        self.anomaly_count = 0
-
-    def add_lines(self, lines: list[InvoiceLine], tariff_labels: dict[int, str], sign: int):
-        for line in lines:
-            name = tariff_labels.get(line.tariff_id, "—")
-            service = self.services.setdefault(name, {"total": 0, "brackets": {}})
-            service["total"] += sign * line.amount_cents
-            if line.kind == LineKind.USAGE:
-                bracket = service["brackets"].setdefault(str(line.bracket),
-                                                         {"days": 0, "amount": 0})
-                bracket["days"] += line.quantity
-                bracket["amount"] += line.amount_cents
-
-    def add_anomaly(self, family_id: int, name: str, reasons: list[str]):
-        self.anomaly_count += 1
-        if len(self.anomalies) < MAX_LISTED_ANOMALIES:
-            self.anomalies.append({"family_id": family_id, "name": name, "reasons": reasons})
-
-    def as_dict(self, untariffed: dict[str, int]) -> dict:
-        return {"services": dict(sorted(self.services.items())), "invoices": self.invoices,
-                "credit_notes": self.credit_notes, "total_cents": self.total,
-                "credit_total_cents": self.credit_total, "anomalies": self.anomalies,
-                "anomaly_count": self.anomaly_count, "untariffed_days": untariffed}
-
 
 def _debtors(ids: list[int]) -> dict[int, Debtor]:
     """Debtors of families that had nothing billed this month but must be corrected."""
@@ -263,48 +136,31 @@ def _compute(run: InvoicingRun) -> None:
     debtors = {**_debtors([fid for fid in family_ids if fid not in facts.debtors]),
                **facts.debtors}
     InvoicingRun.objects.filter(pk=run.pk).update(progress_total=len(family_ids))
-    tariff_labels = {pk: rule.label for pk, rule in tariffs.items()}
-    summary = _Summary()
+    summary = Summary({pk: rule.label for pk, rule in tariffs.items()})
     for start in range(0, len(family_ids), BATCH_FAMILIES):
         batch = family_ids[start:start + BATCH_FAMILIES]
-        drafts: list[tuple[Invoice, list[InvoiceLine]]] = []
-        for family_id in batch:
-            family_facts = facts.families.get(family_id)
-            priced = (price_family(family_facts, tariffs=tariffs, grids=grids, missing=missing)
-                      if family_facts else [])
-            lines = draft_lines(priced, billed.get(family_id, {}), run.period)
-            if not lines:
-                continue
-            debtor = debtors[family_id]
-            total = sum(line.amount_cents for line in lines)
-            kind = InvoiceKind.INVOICE if total >= 0 else InvoiceKind.CREDIT_NOTE
-            if kind == InvoiceKind.CREDIT_NOTE:
-                for line in lines:
-                    line.quantity, line.amount_cents = -line.quantity, -line.amount_cents
-                summary.credit_notes += 1
-                summary.credit_total -= total
-            else:
-                summary.invoices += 1
-                summary.total += total
-            summary.add_lines(lines, tariff_labels, 1 if kind == InvoiceKind.INVOICE else -1)
-            reasons = _family_anomalies(family_facts, debtor)
-            if reasons:
-                summary.add_anomaly(family_id, debtor.name, reasons)
-            drafts.append((Invoice(
-                kind=kind, family_id=family_id, run=run, period=run.period,
-                total_cents=abs(total), debtor_name=debtor.name[:310],
-                debtor_address1=debtor.address1, debtor_address2=debtor.address2,
-                debtor_postcode=debtor.postcode, debtor_city=debtor.city), lines))
-        with transaction.atomic():
-            invoices = Invoice.objects.bulk_create([invoice for invoice, _lines in drafts])
-            all_lines = []
-            for invoice, (_draft, lines) in zip(invoices, drafts, strict=True):
-                for line in lines:
-                    line.invoice_id = invoice.pk
-                all_lines.extend(lines)
-            InvoiceLine.objects.bulk_create(all_lines, batch_size=5_000)
-            InvoicingRun.objects.filter(pk=run.pk).update(
-                progress_done=F("progress_done") + len(batch))
+        with drafts_writer(run_id=run.pk, period=run.period, families=len(batch)) as write:
+            for family_id in batch:
+                family_facts = facts.families.get(family_id)
+                priced = (price_family(family_facts, tariffs=tariffs, grids=grids,
+                                       missing=missing) if family_facts else [])
+                lines = draft_lines(priced, billed.get(family_id, {}), run.period)
+                if not lines:
+                    continue
+                debtor = debtors[family_id]
+                total = sum(line.amount_cents for line in lines)
+                kind, sign = invoice_kind(total)
+                if sign < 0:
+                    summary.credit_notes += 1
+                    summary.credit_total -= total
+                else:
+                    summary.invoices += 1
+                    summary.total += total
+                summary.add_lines(lines, sign)
+                reasons = _family_anomalies(family_facts, debtor)
+                if reasons:
+                    summary.add_anomaly(family_id, debtor.name, reasons)
+                write(Draft(family_id, kind, sign * total, sign, debtor, lines))
     units = {}
     if facts.untariffed_days:
         from portal.models import Unit
@@ -366,6 +222,20 @@ WHERE i.id = s.id
 """
 
 
+# One journal entry per document issued, as ``journal_entry_build`` writes them.
+_JOURNAL_SQL = """
+INSERT INTO core_actionlog (at, actor_id, actor_label, actor_kind, actor_role, ip_address,
+                            action, target_type, target_id, summary, changes)
+SELECT %(at)s, %(user)s, %(label)s, %(kind)s, %(role)s, %(ip)s, 'treasury.invoice_issue',
+       '', '', j.summary,
+       jsonb_build_object('invoice', i.id, 'family', i.family_id, 'kind', i.kind,
+                          'total_cents', i.total_cents)
+FROM unnest(%(ids)s::bigint[], %(summaries)s::text[]) WITH ORDINALITY AS j(id, summary, n)
+JOIN treasury_invoice i ON i.id = j.id
+ORDER BY j.n
+"""
+
+
 def invoicing_run_issue(*, run_id: int, actor: Actor | None = None,
                         issue_date: date | None = None) -> InvoicingRun:
     """Number and issue every draft of the run in one transaction (a run in ``issuing``;
@@ -391,16 +261,19 @@ def invoicing_run_issue(*, run_id: int, actor: Actor | None = None,
                         "year": today.year, "first": first, "series": str(series),
                         "today": today, "now": now, "run": run.pk, "kind": str(kind),
                         "due": due if kind == InvoiceKind.INVOICE else None})
-        issued = list(Invoice.objects.filter(run=run).values_list(
-            "pk", "number", "kind", "total_cents", "family_id"))
-        ActionLog.objects.bulk_create([
-            journal_entry_build(
-                actor=actor, action="treasury.invoice_issue",
-                summary=_("%(number)s issued: %(amount)s") % {
-                    "number": number, "amount": format_cents(total)},
-                changes={"invoice": pk, "family": family_id, "kind": kind,
-                         "total_cents": total})
-            for pk, number, kind, total, family_id in issued], batch_size=5_000)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, number, total_cents, family_id FROM treasury_invoice "
+                           "WHERE run_id = %s ORDER BY issue_date DESC, sequence DESC, id DESC",
+                           [run.pk])
+            issued = cursor.fetchall()
+            template = _("%(number)s issued: %(amount)s")
+            user = actor.user if actor.kind in (ActorKind.PARENT, ActorKind.AGENT) else None
+            cursor.execute(_JOURNAL_SQL, {
+                "at": now, "user": user.pk if user else None, "label": actor.label[:254],
+                "kind": actor.kind, "role": actor.role, "ip": actor.ip_address,
+                "ids": [pk for pk, *_rest in issued],
+                "summaries": [(template % {"number": number, "amount": format_cents(total)})[:255]
+                              for _pk, number, total, _family in issued]})
         family_credits_apply(family_ids={family_id for *_rest, family_id in issued},
                              actor=actor)
         run.status = RunStatus.ISSUED
