@@ -17,6 +17,25 @@ from treasury.models import Settlement
 from treasury.pricing import format_cents
 
 
+def greedy_allocation(sources: list[list], invoices) -> list[tuple]:
+    """Pure greedy settling: ``invoices`` ((key, remaining) in order) from ``sources``
+    ([kind, id, available] in order, consumed in place); never beyond either side.
+    Returns (invoice key, kind, source id, amount) rows."""
+    rows = []
+    for key, remaining in invoices:
+        for source in sources:
+            if remaining <= 0:
+                break
+            kind, source_id, available = source
+            amount = min(available, remaining)
+            if amount <= 0:
+                continue
+            rows.append((key, kind, source_id, amount))
+            source[2] -= amount
+            remaining -= amount
+    return rows
+
+
 def _family_credit_apply(family_id: int, actor: Actor) -> int:
     """Use the family's unused credit (credit notes first, then payments) on its open
     invoices, oldest first. The family row is locked by the caller."""
@@ -67,20 +86,13 @@ def _credits_apply(family_ids: list[int], actor: Actor) -> int:
         invoices = [row for row in cursor.fetchall() if row[3] > 0]
     settlements, used = [], {}
     for family_id, invoice_id, number, remaining in invoices:
-        for source in sources.get(family_id, ()):
-            if remaining <= 0:
-                break
-            kind, source_id, available = source
-            amount = min(available, remaining)
-            if amount <= 0:
-                continue
+        for _key, kind, source_id, amount in greedy_allocation(
+                sources.get(family_id, []), [(invoice_id, remaining)]):
             settlements.append(Settlement(
                 invoice_id=invoice_id, amount_cents=amount,
                 payment_id=source_id if kind == "payment" else None,
                 credit_note_id=source_id if kind == "credit_note" else None))
             used.setdefault(family_id, []).append((number, amount))
-            source[2] -= amount
-            remaining -= amount
     if not settlements:
         return 0
     Settlement.objects.bulk_create(settlements)

@@ -32,7 +32,11 @@ from treasury.models import (
     Settlement,
 )
 from treasury.pricing import format_cents
-from treasury.services.credits import _family_credit_apply, family_credits_apply  # noqa: F401
+from treasury.services.credits import (  # noqa: F401
+    _family_credit_apply,
+    family_credits_apply,
+    greedy_allocation,
+)
 from treasury.services.numbering import number_format, numbers_reserve
 
 ERROR_AMOUNT = gettext_lazy("The amount must be more than 0,00 €.")
@@ -89,36 +93,15 @@ def _payment_unallocated(payment_ids) -> dict[int, int]:
     return payments
 
 
-def _credit_note_unapplied(family_id: int) -> dict[int, int]:
-    notes = dict(Invoice.objects.filter(
-        family_id=family_id, kind=InvoiceKind.CREDIT_NOTE, status=InvoiceStatus.ISSUED)
-        .values_list("pk", "total_cents"))
-    used = (Settlement.objects.filter(credit_note_id__in=notes).values("credit_note_id")
-            .annotate(total=Sum("amount_cents")))
-    for row in used:
-        notes[row["credit_note_id"]] -= row["total"]
-    return {pk: left for pk, left in notes.items() if left > 0}
-
-
 def _allocate(*, sources: list[tuple[str, int, int]], invoices: list[tuple]) -> list[Settlement]:
     """Settle ``invoices`` ((invoice, remaining) in order) from ``sources``
     ((kind, id, available) in order): greedy, never beyond either side."""
-    settlements = []
-    sources = [list(source) for source in sources]
-    for invoice, remaining in invoices:
-        for source in sources:
-            if remaining <= 0:
-                break
-            kind, source_id, available = source
-            amount = min(available, remaining)
-            if amount <= 0:
-                continue
-            settlements.append(Settlement(
-                invoice=invoice, amount_cents=amount,
-                payment_id=source_id if kind == "payment" else None,
-                credit_note_id=source_id if kind == "credit_note" else None))
-            source[2] -= amount
-            remaining -= amount
+    settlements = [
+        Settlement(invoice=invoice, amount_cents=amount,
+                   payment_id=source_id if kind == "payment" else None,
+                   credit_note_id=source_id if kind == "credit_note" else None)
+        for invoice, kind, source_id, amount in greedy_allocation(
+            [list(source) for source in sources], invoices)]
     Settlement.objects.bulk_create(settlements)
     return settlements
 
