@@ -75,7 +75,7 @@ def redis_worker(redis_url, db):
 
 def test_a_real_worker_on_redis_runs_each_task_in_its_communes_schema(redis_url, redis_worker,
                                                                      commune_a, commune_b):
-    producer = CeleryApp("producer", broker=redis_url, backend=redis_url)
+    producer = CeleryApp("producer", broker=redis_url, backend=redis_url, set_as_current=False)
     try:
         with commune_a:
             result_a = producer.send_task("core.tasks.schema_probe_task")
