@@ -197,3 +197,48 @@ def test_attendance_flags_a_child_present_without_booking(in_a, parent_actor, ag
     with django_assert_max_num_queries(2):
         rows = list(unit_day_roster(unit=unit, day=DAY))
     assert [(r.child.first_name, r.present) for r in rows] == [("Léa", True)]
+
+
+# -- eligibility by age (DAY is 16 March 2027) ------------------------------------------------
+
+def _refusal_in_french(**booking) -> list[str]:
+    with translation.override("fr"), pytest.raises(ValidationError) as excinfo:
+        reservation_book(now=EARLY, **booking)
+    return excinfo.value.messages
+
+
+def _french_age_error() -> str:
+    from portal.services.bookings import ERROR_NOT_ELIGIBLE_AGE
+
+    with translation.override("fr"):
+        french = str(ERROR_NOT_ELIGIBLE_AGE)
+    with translation.override("en"):
+        assert french != str(ERROR_NOT_ELIGIBLE_AGE)  # the catalogue really translates it
+    return french
+
+
+def test_a_child_under_the_minimum_age_is_refused_and_one_old_enough_is_booked(
+        in_a, parent_actor):
+    unit = make_unit(name="Accueil maternelle", min_age_months=36)
+    too_young = make_child("Zoé", birth_date=date(2024, 3, 17))  # 35 months on DAY
+    expected = _french_age_error()
+    assert _refusal_in_french(child=too_young, unit=unit, day=DAY,
+                              actor=parent_actor) == [expected]
+    old_enough = make_child("Jade", birth_date=date(2024, 3, 16))  # 36 months on DAY
+    outcome = reservation_book(child=old_enough, unit=unit, day=DAY, actor=parent_actor,
+                               now=EARLY)
+    assert outcome.status == "booked"
+    assert list(Reservation.objects.values_list("child_id", flat=True)) == [old_enough.pk]
+
+
+def test_a_child_over_the_maximum_age_is_refused_even_by_an_agent(in_a, parent_actor,
+                                                                   agent_actor):
+    unit = make_unit(name="Accueil élémentaire", min_age_months=36, max_age_months=143)
+    too_old = make_child("Hugo", birth_date=date(2015, 3, 16))  # 144 months on DAY
+    expected = _french_age_error()
+    for actor in (parent_actor, agent_actor):
+        assert _refusal_in_french(child=too_old, unit=unit, day=DAY, actor=actor) == [expected]
+    last_month = make_child("Nina", birth_date=date(2015, 4, 16))  # 143 months on DAY
+    assert reservation_book(child=last_month, unit=unit, day=DAY, actor=parent_actor,
+                            now=EARLY).status == "booked"
+    assert list(Reservation.objects.values_list("child_id", flat=True)) == [last_month.pk]
