@@ -97,7 +97,8 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "received_at"], name="event_status")]
+        indexes = [models.Index(fields=["status", "received_at"], name="event_status"),
+                   models.Index(fields=["object_id"], name="event_object")]
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
@@ -141,12 +142,26 @@ class Payout(models.Model):
     status = models.CharField(max_length=20)
     payload = models.JSONField(default=dict)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # What its balance transactions add up to (``payments.reconciliation.summarise``):
+    # positive cents; fees are a cost reported apart, never netted against receipts.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    gross_cents = models.BigIntegerField(default=0)
+    refunds_cents = models.BigIntegerField(default=0)
+    disputes_cents = models.BigIntegerField(default=0)
+    fees_cents = models.BigIntegerField(default=0)
+    other_cents = models.BigIntegerField(default=0)
+    lines_net_cents = models.BigIntegerField(default=0)
+    ties_out = models.BooleanField(null=True, blank=True)  # None: not reconciled yet
 
     class Meta:
         ordering = ["-arrival_date", "-id"]
 
     def __str__(self):
         return self.payout_id
+
+    @property
+    def difference_cents(self) -> int:
+        return self.amount_cents - self.lines_net_cents
 
 
 class RefundRequest(models.Model):
@@ -165,3 +180,12 @@ class RefundRequest(models.Model):
 
     def __str__(self):
         return self.refund_id or self.token
+
+
+from payments.models_reconcile import (  # noqa: E402,F401  (models of the same app)
+    Anomaly,
+    AnomalyKind,
+    AnomalyStatus,
+    MonthClose,
+    PayoutTransaction,
+)

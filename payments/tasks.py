@@ -38,3 +38,19 @@ def attempts_sweep_task(self) -> dict:
     from payments.services.sweep import attempts_sweep
 
     return attempts_sweep()
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=120, retry_backoff=True)
+def payout_reconcile_task(self, payout_pk: int) -> str:
+    import stripe
+
+    from payments.models import Payout
+    from payments.services.reconcile import payout_reconcile
+
+    try:
+        payout = payout_reconcile(payout=Payout.objects.get(pk=payout_pk))
+    except stripe.InvalidRequestError as error:  # e.g. localstripe: no ``payout=`` filter
+        return f"not reconciled: {error}"
+    except (OSError, stripe.APIConnectionError, stripe.RateLimitError) as error:
+        raise self.retry(exc=error) from error
+    return "ties out" if payout.ties_out else "difference"

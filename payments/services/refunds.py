@@ -160,4 +160,8 @@ def payout_sync(*, payout_id: str) -> Payout:
                                   "status": row.status},
                                changes={"status": row.status,
                                         "arrival_date": str(row.arrival_date)})
+                if row.status == "paid":  # its contents are final: reconcile it
+                    from payments.tasks import payout_reconcile_task
+
+                    payout_reconcile_task.delay_on_commit(row.pk)
     return row
