@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.roles import Capability, perm
-from portal.models import Child, Family, Guardian, Reservation
+from portal.models import AuthorisedPickup, Child, Family, Guardian, Reservation
 
 
 def is_family_agent(user) -> bool:
@@ -50,6 +50,22 @@ def access_child(request, child_id: int) -> Child:
     try:
         return children_scope(request.user).get(pk=child_id)
     except Child.DoesNotExist:
+        raise Http404 from None
+
+
+def access_family_child(family: Family, child_id: int) -> Child:
+    """A child of ``family`` (a family already reached through ``access_family``)."""
+    try:
+        return family.children.get(pk=child_id)
+    except Child.DoesNotExist:
+        raise Http404 from None
+
+
+def access_family_pickup(family: Family, pickup_id: int) -> AuthorisedPickup:
+    """A pick-up person recorded by ``family`` (not by the child's other household)."""
+    try:
+        return family.pickups.select_related("child").get(pk=pickup_id)
+    except AuthorisedPickup.DoesNotExist:
         raise Http404 from None
 
 

@@ -7,9 +7,19 @@ from django import forms
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Family
+from portal.models import Family, FamilyDocument
 from portal.selectors_parent import bookable_units
 from portal.services.attendance import ERROR_ABSENCE_PERIOD
+from portal.services.guardians import (
+    ERROR_DOCUMENT_FILE_REQUIRED,
+    ERROR_DOCUMENT_KIND,
+    ERROR_DOCUMENT_VALIDITY_REQUIRED,
+)
+from portal.services.pickups import (
+    ERROR_PICKUP_NAME_REQUIRED,
+    ERROR_PICKUP_PHONE_REQUIRED,
+    ERROR_PICKUP_RELATIONSHIP_REQUIRED,
+)
 
 ERROR_PERIOD_ORDER = _("The end date must not be before the start date.")
 ERROR_PERIOD_TOO_LONG = _("Book at most one year at a time.")
@@ -97,3 +107,50 @@ class AbsenceForm(forms.Form):
         if start and end and end < start:
             self.add_error("end", ERROR_ABSENCE_PERIOD)
         return cleaned
+
+
+class FamilyDocumentForm(forms.Form):
+    """A supporting document for one household; the child list is that household's."""
+
+    kind = forms.ChoiceField(label=_("Kind of document"), choices=FamilyDocument.Kind.choices,
+                             error_messages={"required": ERROR_DOCUMENT_KIND,
+                                             "invalid_choice": ERROR_DOCUMENT_KIND})
+    child = forms.ModelChoiceField(label=_("Child concerned"), queryset=None, required=False,
+                                   empty_label=_("The whole household"))
+    valid_until = forms.DateField(
+        label=_("Valid until"), widget=DateInput(),
+        help_text=_("The end of validity written on the document (for a QF proof: usually "
+                    "31 December)."),
+        error_messages={"required": ERROR_DOCUMENT_VALIDITY_REQUIRED})
+    file = forms.FileField(
+        label=_("File (PDF, JPEG or PNG)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+        error_messages={"required": ERROR_DOCUMENT_FILE_REQUIRED,
+                        "empty": ERROR_DOCUMENT_FILE_REQUIRED})
+
+    def __init__(self, *args, family: Family, **kwargs):
+        kwargs.setdefault("auto_id", f"id_document{family.pk}_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["child"].queryset = family.children.order_by("first_name", "last_name")
+
+
+class PickupForm(forms.Form):
+    """A person authorised to pick up a child (parent and agent pages)."""
+
+    name = forms.CharField(label=_("First name and last name"), max_length=200,
+                           error_messages={"required": ERROR_PICKUP_NAME_REQUIRED})
+    relationship = forms.CharField(
+        label=_("Relationship to the child"), max_length=100,
+        help_text=_("For example: grandmother, uncle, neighbour, childminder."),
+        error_messages={"required": ERROR_PICKUP_RELATIONSHIP_REQUIRED})
+    phone = forms.CharField(label=_("Phone"), max_length=20,
+                            error_messages={"required": ERROR_PICKUP_PHONE_REQUIRED},
+                            widget=forms.TextInput(attrs={"inputmode": "tel",
+                                                          "autocomplete": "off"}))
+    note = forms.CharField(label=_("Note (optional)"), max_length=255, required=False,
+                           help_text=_("For example: only on Wednesdays."))
+
+    @classmethod
+    def for_pickup(cls, pickup, data=None) -> "PickupForm":
+        return cls(data, initial={"name": pickup.name, "relationship": pickup.relationship,
+                                  "phone": pickup.phone, "note": pickup.note})

@@ -19,6 +19,7 @@ from portal.models import (
     Absence,
     AbsenceStatus,
     Attendance,
+    AuthorisedPickup,
     Child,
     Family,
     FamilyDocument,
@@ -30,6 +31,7 @@ from portal.models import (
     Unit,
 )
 from portal.normalize import normalize_email, normalize_name
+from portal.selectors import unit_day_roster
 
 SEARCH_LIMIT = 50
 CANDIDATE_LIMIT = 30
@@ -161,17 +163,20 @@ def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
 
 
 def family_record(*, family: Family, month: datetime.date) -> FamilyRecord:
-    """Everything the family page shows, in seven queries whatever the family's size:
-    reservations of ``month``, absences overlapping it and every absence still to review."""
+    """Everything the family page shows, in eight queries whatever the family's size:
+    reservations of ``month``, absences overlapping it and every absence still to review.
+    Each child carries ``household_pickups``, the people this household authorises."""
     start, end = month_bounds(month)
     record = FamilyRecord(family=family, month_start=start, month_end=end)
     record.guardians = list(family.guardians.select_related("user")
                             .order_by("last_name", "first_name"))
     record.children = list(
         family.children.select_related("school").order_by("birth_date", "first_name")
-        .prefetch_related(Prefetch(
-            "memberships", queryset=Membership.objects.exclude(family=family)
-            .select_related("family"), to_attr="other_memberships"))
+        .prefetch_related(
+            Prefetch("memberships", queryset=Membership.objects.exclude(family=family)
+                     .select_related("family"), to_attr="other_memberships"),
+            Prefetch("pickups", queryset=AuthorisedPickup.objects.filter(family=family)
+                     .order_by("name", "pk"), to_attr="household_pickups"))
     )
     child_ids = [child.pk for child in record.children]
     record.quotients = list(FamilyQuotient.objects.filter(family=family)
@@ -243,6 +248,23 @@ def absences_declared(*, limit: int = PENDING_LIMIT) -> list[Absence]:
 def attendance_units():
     return Unit.objects.select_related("facility", "service").order_by(
         "facility__name", "start_time", "name")
+
+
+def attendance_lists(*, unit: Unit, day: datetime.date) -> tuple[list, list]:
+    """The booked children (``unit_day_roster``) and the walk-ins of ``unit`` on ``day``;
+    each child carries ``day_pickups``, the people any of its households authorises to
+    pick it up (the staff must know them all). Three queries."""
+    roster = list(unit_day_roster(unit=unit, day=day))
+    walk_ins = unit_day_walk_ins(unit=unit, day=day)
+    rows = [*roster, *walk_ins]
+    pickups: dict[int, list] = {}
+    if rows:
+        for pickup in AuthorisedPickup.objects.filter(
+                child_id__in={row.child_id for row in rows}).order_by("name", "pk"):
+            pickups.setdefault(pickup.child_id, []).append(pickup)
+    for row in rows:
+        row.child.day_pickups = pickups.get(row.child_id, [])
+    return roster, walk_ins
 
 
 def unit_day_walk_ins(*, unit: Unit, day: datetime.date) -> list[Attendance]:

@@ -20,9 +20,11 @@ from core.models import ActionLog, ActorKind
 from portal import calendar
 from portal.access import access_reservation, parent_families
 from portal.models import (
+    AuthorisedPickup,
     Child,
     CommuneProfile,
     Family,
+    FamilyDocument,
     Guardian,
     LatePolicy,
     Membership,
@@ -39,12 +41,30 @@ HISTORY_PAGE_SIZE = 50
 
 # -- households -----------------------------------------------------------------------------
 
-def parent_households(user):
-    """The parent's households with their guardians and children (three queries)."""
-    return parent_families(user).prefetch_related(
+def parent_households(user) -> list[Family]:
+    """The parent's households with their guardians and children (four queries).
+
+    Each child carries ``household_pickups``: the people *this* household authorises to
+    pick them up (the other household's list of a child of separated parents is not shown).
+    """
+    families = list(parent_families(user).prefetch_related(
         Prefetch("guardians", queryset=Guardian.objects.order_by("last_name", "first_name")),
         Prefetch("children", queryset=Child.objects.order_by("first_name", "last_name")),
-    )
+        Prefetch("pickups", queryset=AuthorisedPickup.objects.order_by("name", "pk")),
+    ))
+    for family in families:
+        for child in family.children.all():
+            child.household_pickups = [pickup for pickup in family.pickups.all()
+                                       if pickup.child_id == child.pk]
+    return families
+
+
+def parent_document_households(user) -> list[Family]:
+    """The parent's households with their documents, newest first (two queries)."""
+    return list(parent_families(user).prefetch_related(
+        Prefetch("documents", queryset=FamilyDocument.objects.select_related("file", "child")
+                 .order_by("-file__uploaded_at", "-pk")),
+    ))
 
 
 def household_of(user, child: Child) -> Family | None:

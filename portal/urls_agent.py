@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.views import agent
+from portal.views import agent, agent_pickups
 
 FAMILY = "agents/familles/<int:family_id>/"
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path(f"{FAMILY}responsables/<int:guardian_id>/inviter/", agent.guardian_invite_send,
          name="agent_guardian_invite"),
     path(f"{FAMILY}enfants/ajouter/", agent.child_new, name="agent_child_new"),
+    path(f"{FAMILY}enfants/<int:child_id>/personnes-autorisees/ajouter/",
+         agent_pickups.pickup_new, name="agent_pickup_new"),
+    path(f"{FAMILY}personnes-autorisees/<int:pickup_id>/modifier/", agent_pickups.pickup_edit,
+         name="agent_pickup_edit"),
+    path(f"{FAMILY}personnes-autorisees/<int:pickup_id>/retirer/", agent_pickups.pickup_delete,
+         name="agent_pickup_remove"),
     path(f"{FAMILY}documents/<int:document_id>/examen/", agent.document_review,
          name="agent_document_review"),
     path(f"{FAMILY}absences/<int:absence_id>/examen/", agent.absence_decide,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.views import parent
+from portal.views import parent, parent_family
 
 urlpatterns = [
     path("famille/", parent.parent_home, name="parent_home"),
@@ -17,4 +17,11 @@ urlpatterns = [
     path("famille/enfants/<int:child_id>/absences/", parent.child_absences_page,
          name="parent_absences"),
     path("famille/historique/", parent.family_history_page, name="parent_history"),
+    path("famille/documents/", parent_family.documents_page, name="parent_documents"),
+    path("famille/foyers/<int:family_id>/documents/envoyer/", parent_family.document_upload,
+         name="parent_document_upload"),
+    path("famille/foyers/<int:family_id>/enfants/<int:child_id>/personnes-autorisees/ajouter/",
+         parent_family.pickup_new, name="parent_pickup_new"),
+    path("famille/foyers/<int:family_id>/personnes-autorisees/<int:pickup_id>/retirer/",
+         parent_family.pickup_delete, name="parent_pickup_remove"),
 ]

@@ -122,14 +122,26 @@ class Membership(models.Model):
 
 
 class AuthorisedPickup(models.Model):
+    """Someone a household allows to collect one of its children (besides the guardians).
+
+    Each household keeps its own list: the two households of a child of separated parents
+    do not see each other's; agents taking attendance see both.
+    """
+
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="pickups")
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="pickups")
     name = models.CharField(_("name"), max_length=200)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     relationship = models.CharField(_("relationship"), max_length=100, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
 
     class Meta:
+        ordering = ["name", "pk"]
         verbose_name = _("authorised pick-up person")
+        verbose_name_plural = _("authorised pick-up persons")
+
+    def __str__(self):
+        return self.name
 
 
 class FamilyQuotient(models.Model):

@@ -1,5 +1,8 @@
-"""Writes agents make about a household's guardians: parent-account invitations, and the
-review of the supporting documents guardians send. Each writes one journal entry."""
+"""Writes about a household's guardians: parent-account invitations, the supporting
+documents guardians send (certificates, QF proof) and their review by an agent.
+Each writes one journal entry."""
+
+import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,14 +14,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import AccountType, User
-from accounts.services import ERROR_EMAIL_TAKEN, activation_url
+from accounts.services import ERROR_EMAIL_TAKEN, activation_url, stored_file_create
 from core.journal import Actor, journal_record
-from portal.models import FamilyDocument, Guardian
+from portal.models import Child, Family, FamilyDocument, Guardian, Membership
 
 ERROR_GUARDIAN_NO_EMAIL = gettext_lazy(
     "This guardian has no e-mail address: add one before sending an invitation.")
 ERROR_GUARDIAN_HAS_ACCOUNT = gettext_lazy("This guardian has already activated a parent account.")
 ERROR_DOCUMENT_REVIEWED = gettext_lazy("This document has already been reviewed.")
+ERROR_DOCUMENT_KIND = gettext_lazy("Choose the kind of document.")
+ERROR_DOCUMENT_CHILD = gettext_lazy("This child does not belong to this household.")
+ERROR_DOCUMENT_FILE_REQUIRED = gettext_lazy("Choose the file to send.")
+ERROR_DOCUMENT_VALIDITY_REQUIRED = gettext_lazy(
+    "Enter the date until which the document is valid.")
+ERROR_DOCUMENT_EXPIRED = gettext_lazy(
+    "This document is no longer valid: send a document valid until today or later.")
 
 
 def _send_invitation_email(*, email: str, url: str, commune_name: str) -> None:
@@ -98,3 +108,50 @@ def family_document_review(*, document: FamilyDocument, validated: bool,
                      "family_ids": [locked.family_id], "child_id": locked.child_id},
         )
     return locked
+
+
+def family_document_submit(*, family: Family, kind: str, valid_until: datetime.date | None,
+                           uploaded, actor: Actor, child: Child | None = None) -> FamilyDocument:
+    """A guardian sends a supporting document for their household (or one of its children).
+
+    The input is checked before anything is stored; the file is stored and sniffed by
+    ``stored_file_create`` (type, size), then the document waits for an agent's review.
+    Nothing stays behind (row or file on disk) when any step fails.
+    """
+    errors: dict[str, list] = {}
+    if kind not in FamilyDocument.Kind.values:
+        errors["kind"] = [ERROR_DOCUMENT_KIND]
+    if valid_until is None:
+        errors["valid_until"] = [ERROR_DOCUMENT_VALIDITY_REQUIRED]
+    elif valid_until < timezone.localdate():
+        errors["valid_until"] = [ERROR_DOCUMENT_EXPIRED]
+    if uploaded is None:
+        errors["file"] = [ERROR_DOCUMENT_FILE_REQUIRED]
+    if child is not None and not Membership.objects.filter(family=family, child=child).exists():
+        errors["child"] = [ERROR_DOCUMENT_CHILD]
+    if errors:
+        raise ValidationError(errors)
+    stored = None
+    try:
+        with transaction.atomic():
+            try:
+                stored = stored_file_create(owner=actor.user, uploaded=uploaded, actor=actor)
+            except ValidationError as exc:
+                raise ValidationError({"file": exc.messages}) from None
+            document = FamilyDocument.objects.create(family=family, child=child, file=stored,
+                                                     kind=kind, valid_until=valid_until)
+            journal_record(
+                actor=actor, action="family_document.submitted", target=document,
+                summary=_("Document %(name)s (%(kind)s) sent for family %(family)s")
+                % {"name": stored.original_name, "kind": document.get_kind_display(),
+                   "family": family.reference},
+                changes={"status": [None, document.status], "kind": kind,
+                         "valid_until": valid_until.isoformat(), "file_id": stored.pk,
+                         "family_ids": [family.pk],
+                         "child_id": child.pk if child is not None else None},
+            )
+    except Exception:
+        if stored is not None:
+            stored.file.delete(save=False)
+        raise
+    return document

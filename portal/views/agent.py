@@ -37,7 +37,6 @@ from portal.forms_agent import (
     parse_month,
     service_errors,
 )
-from portal.selectors import unit_day_roster
 from portal.services.attendance import absence_review, attendance_record
 from portal.services.families import (
     child_add,
@@ -312,10 +311,10 @@ def attendance(request):
     if form.is_valid() and form.cleaned_data["unite"]:
         unit, day = form.cleaned_data["unite"], form.cleaned_data["jour"]
         query = form.cleaned_data["chercher"]
+        roster, walk_ins = selectors.attendance_lists(unit=unit, day=day)
         context.update({
             "unit": unit, "day": day, "can_record": day <= timezone.localdate(),
-            "roster": list(unit_day_roster(unit=unit, day=day)),
-            "walk_ins": selectors.unit_day_walk_ins(unit=unit, day=day),
+            "roster": roster, "walk_ins": walk_ins,
             "candidates": selectors.child_candidates(query) if query else [],
             "searched": bool(query),
         })
