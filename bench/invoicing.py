@@ -505,14 +505,21 @@ def phase_timers(timers: dict[str, float]):
 
 def reuse_reset(commune) -> None:
     """``--reuse``: keep the data, drop what a previous run produced."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     with commune, connection.cursor() as cursor:
-        cursor.execute("DELETE FROM treasury_settlement")
-        cursor.execute("DELETE FROM treasury_invoiceline")
-        cursor.execute("DELETE FROM treasury_invoice")
-        cursor.execute("DELETE FROM treasury_invoicingrun")
-        cursor.execute("DELETE FROM treasury_numbersequence WHERE series IN ('F', 'AV')")
+        # Issued invoices are frozen by triggers (treasury 0003): the owner lifts them for
+        # this one transaction.
+        with transaction.atomic():
+            for table in ("treasury_invoiceline", "treasury_invoice"):
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            cursor.execute("DELETE FROM treasury_settlement")
+            cursor.execute("DELETE FROM treasury_invoiceline")
+            cursor.execute("DELETE FROM treasury_invoice")
+            cursor.execute("DELETE FROM treasury_invoicingrun")
+            cursor.execute("DELETE FROM treasury_numbersequence WHERE series IN ('F', 'AV')")
+            for table in ("treasury_invoiceline", "treasury_invoice"):
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         cursor.execute("VACUUM ANALYZE treasury_settlement, treasury_invoiceline, "
                        "treasury_invoice, treasury_invoicingrun, treasury_numbersequence")
 

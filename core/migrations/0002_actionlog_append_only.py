@@ -8,6 +8,9 @@ the triggers from the template schema (a test checks it).
 from django.db import migrations
 
 FORWARD = """
+-- Schemas migrate in parallel processes: replacing the shared function in public at
+-- the same time fails ("tuple concurrently updated"), so take turns.
+SELECT pg_advisory_xact_lock(hashtext('parvis_reject_journal_change'));
 CREATE OR REPLACE FUNCTION public.parvis_reject_journal_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
