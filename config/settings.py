@@ -321,6 +321,21 @@ STRIPE_JS_URL = env_str(
 # Signed webhook events older than this are refused (replay protection).
 STRIPE_WEBHOOK_TOLERANCE = env_int("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=30)
 
+# --- Hélios, PES V2 exchange with the treasury (docs/helios.md) ---------------------
+# The DGFiP's official XSD set (folder holding PES_V2/Rev0/PES_Aller.xsd), never copied
+# into the project; outside production, the copy next to the project if there is one.
+_SHARED_XSD = BASE_DIR.parent / "shared" / "helios" / "xsd"
+HELIOS_XSD_DIR = env_str("HELIOS_XSD_DIR", None if PRODUCTION or not _SHARED_XSD.is_dir()
+                         else str(_SHARED_XSD))
+if HELIOS_XSD_DIR and not (Path(HELIOS_XSD_DIR) / "PES_V2/Rev0/PES_Aller.xsd").is_file():
+    raise ImproperlyConfigured(
+        f"HELIOS_XSD_DIR must be the folder of the PES V2 XSD set (holding "
+        f"PES_V2/Rev0/PES_Aller.xsd), got {HELIOS_XSD_DIR!r}.")
+# Drop folder the bordereaux are written to (one subfolder per commune); unset: no
+# automatic transmission (files are downloaded from the finance pages).
+HELIOS_DROP_DIR = env_str("HELIOS_DROP_DIR", None if PRODUCTION else str(DATA_DIR / "helios"))
+HELIOS_SEND_RETRY_DELAY = env_int("HELIOS_SEND_RETRY_DELAY", 600, minimum=1)
+
 # --- Monitoring --------------------------------------------------------------------
 SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:

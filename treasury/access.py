@@ -47,3 +47,15 @@ def access_run(request, run_id: int) -> InvoicingRun:
         return InvoicingRun.objects.get(pk=run_id)
     except InvoicingRun.DoesNotExist:
         raise Http404 from None
+
+
+def access_bordereau(request, bordereau_id: int):
+    """A Hélios bordereau of the current commune, for finance agents only."""
+    from treasury.models import HeliosBordereau
+
+    if not is_finance_agent(request.user):
+        raise Http404
+    try:
+        return HeliosBordereau.objects.select_related("created_by").get(pk=bordereau_id)
+    except HeliosBordereau.DoesNotExist:
+        raise Http404 from None

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.journal import journal_record
-from portal.models import ServiceKind, Unit
+from portal.models import Service, ServiceKind, Unit
 from treasury.models import Channel, Invoice, InvoiceKind, Tariff
 from treasury.services.payments import payment_record
 from treasury.services.runs import invoicing_run_compute, invoicing_run_issue, invoicing_run_start
@@ -67,7 +67,39 @@ def _pay_some(rng, invoices, share, paid_on, actor) -> int:
     return paid
 
 
+# Local product codes (CodProdLoc) of the demo, per kind of service.
+PRODUCT_CODES = {ServiceKind.CANTEEN: "CANT", ServiceKind.MORNING_CARE: "GARM",
+                 ServiceKind.EVENING_CARE: "GARS", ServiceKind.WEDNESDAY_LEISURE: "ALSM",
+                 ServiceKind.HOLIDAY_LEISURE: "ALSV", ServiceKind.STAY: "SEJ",
+                 ServiceKind.DAY_CARE: "CREC"}
+DEMO_SIRET = "21380474100014"
+
+
+def _helios_settings(commune) -> None:
+    """Fictitious but well-formed Hélios identifiers, so that the demo town can export
+    its unpaid invoices (``export_helios``); blanks only, never overwrites."""
+    from tenants.validators import luhn_valid
+    from treasury.models import HeliosSettings
+
+    helios = HeliosSettings.get()
+    siret = getattr(commune, "siret", "") or ""
+    insee = getattr(commune, "insee_code", "") or ""
+    helios.id_post = helios.id_post or "038001"
+    helios.id_coll = helios.id_coll or (siret if len(siret) == 14 and siret.isdigit()
+                                        and luhn_valid(siret) else DEMO_SIRET)
+    helios.cod_col = helios.cod_col or (insee[-3:] if insee[-3:].isdigit() else "001")
+    helios.cod_bud = helios.cod_bud or "00"
+    helios.regie_id = helios.regie_id or "REGPERI"
+    helios.budget_label = helios.budget_label or commune.name[:38]
+    codes = dict(helios.product_codes or {})
+    for service in Service.objects.all():
+        codes.setdefault(str(service.pk), PRODUCT_CODES.get(service.kind, "DIV"))
+    helios.product_codes = codes
+    helios.save()
+
+
 def treasury_demo_load(*, commune, size: str, actor) -> str | None:
+    _helios_settings(commune)
     if Tariff.objects.exists() and Invoice.objects.exists():
         return None
     rng = random.Random(f"parvis-demo-treasury-{commune.schema_name}")

@@ -37,3 +37,18 @@ def payment_reminders_task(self) -> int:
         return payment_reminders_send()
     except OSError as error:
         raise self.retry(exc=error) from error
+
+
+@shared_task(bind=True, max_retries=5)
+def helios_bordereau_send_task(self, bordereau_id: int) -> str:
+    from django.conf import settings
+
+    from treasury.helios.transport import TransportError, TransportNotConfigured
+    from treasury.services.helios_send import helios_bordereau_send
+
+    try:
+        return helios_bordereau_send(bordereau_id=bordereau_id)
+    except TransportNotConfigured as error:  # retrying does not help: recorded as failed
+        return f"failed: {error}"
+    except TransportError as error:
+        raise self.retry(exc=error, countdown=settings.HELIOS_SEND_RETRY_DELAY) from error

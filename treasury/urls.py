@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from treasury.views import agent, documents, parent
+from treasury.views import agent, documents, helios, parent
 
 app_name = "treasury"
 FIN = "agents/finances/"
@@ -26,6 +26,19 @@ urlpatterns = [
     path(f"{FIN}tarifs/", agent.tariffs, name="tariffs"),
     path(f"{FIN}tarifs/grille/", agent.grid_new, name="grid_new"),
     path(f"{FIN}tarifs/unite/", agent.tariff_new, name="tariff_new"),
+    path(f"{FIN}helios/", helios.helios_home, name="helios"),
+    path(f"{FIN}helios/parametres/", helios.helios_settings, name="helios_settings"),
+    path(f"{FIN}helios/bordereaux/creer/", helios.bordereau_build, name="helios_build"),
+    path(f"{FIN}helios/bordereaux/<int:bordereau_id>/", helios.bordereau_detail,
+         name="helios_bordereau"),
+    path(f"{FIN}helios/bordereaux/<int:bordereau_id>/fichier/", helios.bordereau_download,
+         name="helios_download"),
+    path(f"{FIN}helios/bordereaux/<int:bordereau_id>/liberer/", helios.bordereau_release,
+         name="helios_release"),
+    path(f"{FIN}helios/bordereaux/<int:bordereau_id>/abandonner/", helios.bordereau_discard,
+         name="helios_discard"),
+    path(f"{FIN}helios/import/", helios.helios_import, name="helios_import"),
+    path(f"{FIN}helios/regie/", helios.regie_statement, name="helios_regie"),
     path("factures/", parent.parent_invoices, name="parent_invoices"),
     path("factures/compte/", parent.parent_statement, name="parent_statement"),
     path("documents/factures/<int:invoice_id>.pdf", documents.invoice_pdf_view,

@@ -1,5 +1,17 @@
 """Treasury models (tenant schemas): tariffs, invoices, the payments ledger."""
 
+from treasury.models.helios import (  # noqa: F401
+    NUMBERED_STATUSES,
+    BordereauKind,
+    BordereauStatus,
+    Civility,
+    HeliosBordereau,
+    HeliosImport,
+    HeliosImportKind,
+    HeliosPiece,
+    HeliosSettings,
+    TransmissionStatus,
+)
 from treasury.models.invoices import (  # noqa: F401
     ACTIVE_RUN_STATUSES,
     Invoice,

@@ -1,0 +1,47 @@
+"""``export_helios --commune SLUG --output FILE [--with-pdf]``: the ORMC bordereau of every
+unpaid invoice past its deadline (the same service as the finance page), validated, then
+written to FILE. Exits non-zero with the reasons when the bordereau is invalid."""
+
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from core.journal import Actor
+from tenants.models import Commune
+from treasury.pricing import format_cents
+
+
+class Command(BaseCommand):
+    help = "Build, validate and write the Hélios ORMC bordereau of a commune's unpaid invoices."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--commune", required=True, help="the commune's slug (schema)")
+        parser.add_argument("--output", required=True, help="file to write (PES_Aller XML)")
+        parser.add_argument("--with-pdf", action="store_true",
+                            help="attach each invoice's PDF (Edition 06)")
+
+    def handle(self, *args, commune, output, with_pdf, **options):
+        from treasury.models import BordereauStatus
+        from treasury.selectors_helios import helios_invoices_proposed
+        from treasury.services.helios import helios_bordereau_build
+
+        try:
+            tenant = Commune.objects.get(schema_name=commune)
+        except Commune.DoesNotExist:
+            raise CommandError(f"unknown commune {commune!r}") from None
+        with tenant:
+            invoices = list(helios_invoices_proposed())
+            try:
+                bordereau = helios_bordereau_build(invoices=invoices, with_pdf=with_pdf,
+                                                   actor=Actor.system("export_helios"))
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from None
+            self.stdout.write(f"bordereau {bordereau.exer}-{bordereau.id_bord}: "
+                              f"{bordereau.piece_count} pieces, "
+                              f"{format_cents(bordereau.total_cents)}")
+            if bordereau.status != BordereauStatus.VALID:
+                raise CommandError("invalid bordereau:\n" + bordereau.errors)
+            Path(output).write_bytes(bytes(bordereau.content))
+            self.stdout.write(f"written to {output} ({len(bordereau.content)} bytes); "
+                              "release it on the finance page")
