@@ -1,5 +1,6 @@
 """Settings come from the environment; a bad value stops start-up with a clear message."""
 
+import json
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ PROBE = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.sett
          "s.DATABASES['default']['HOST'], s.SESSION_COOKIE_DOMAIN)")
 
 
-def run_settings(**overrides):
+def run_settings(probe=PROBE, **overrides):
     env = {key: value for key, value in os.environ.items()
            if key not in PRODUCTION_ENV and not key.startswith(("SENTRY", "DJANGO"))}
     env.update(PRODUCTION_ENV)
@@ -33,7 +34,7 @@ def run_settings(**overrides):
     for key, value in overrides.items():
         if value is None:
             env.pop(key, None)
-    return subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
                           text=True, cwd=django_settings.BASE_DIR, timeout=60)
 
 
@@ -82,3 +83,77 @@ def test_helpers_parse_what_they_should(monkeypatch):
     parsed = parse_database_url("postgresql://u:p%40ss@/base?host=/run/pg&sslmode=require")
     assert parsed["HOST"] == "/run/pg" and parsed["PASSWORD"] == "p@ss"
     assert parsed["NAME"] == "base" and parsed["OPTIONS"] == {"sslmode": "require"}
+
+
+# Loads the settings (and the apps) in a fresh interpreter with every way out blocked:
+# any envelope handed to a sentry transport and any socket connection is recorded, then
+# reported as JSON along with the client's state and options.
+SENTRY_PROBE = r"""
+import json, os, socket
+import sentry_sdk
+from sentry_sdk import transport
+
+envelopes, connections = [], []
+def _record(self, envelope):
+    envelopes.append([item.type for item in envelope.items])
+for cls in vars(transport).values():  # every transport class, base and HTTP ones alike
+    if isinstance(cls, type) and issubclass(cls, transport.Transport):
+        cls.capture_envelope = _record
+def _refuse(self, address, *args):
+    connections.append(repr(address))
+    raise OSError("network disabled by the probe")
+socket.socket.connect = _refuse
+socket.socket.connect_ex = _refuse
+socket.create_connection = lambda address, *a, **k: _refuse(None, address)
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+import django
+django.setup()
+from django.conf import settings
+client = sentry_sdk.get_client()
+options = client.options
+active = client.is_active()
+sentry_sdk.flush(timeout=2)
+print(json.dumps({
+    "setting": settings.SENTRY_DSN,
+    "active": active,
+    "dsn": options.get("dsn"),
+    "transport": type(client.transport).__name__ if client.transport else None,
+    "environment": options.get("environment"),
+    "include_local_variables": options.get("include_local_variables"),
+    "send_default_pii": options.get("send_default_pii"),
+    "max_request_body_size": options.get("max_request_body_size"),
+    "traces_sample_rate": options.get("traces_sample_rate"),
+    "before_send": getattr(options.get("before_send"), "__module__", None),
+    "envelopes": envelopes,
+    "connections": connections,
+}))
+"""
+
+
+def run_sentry_probe(**overrides):
+    result = run_settings(SENTRY_PROBE, **overrides)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_sentry_stays_off_without_a_dsn():
+    probe = run_sentry_probe()
+    assert probe["setting"] is None
+    assert probe["active"] is False and probe["transport"] is None
+    assert probe["envelopes"] == [] and probe["connections"] == []
+
+
+def test_sentry_starts_with_a_dsn_without_personal_data_and_sends_nothing_at_start_up():
+    probe = run_sentry_probe(SENTRY_DSN="https://key@example.invalid/1")
+    assert probe["active"] is True
+    assert probe["dsn"] == "https://key@example.invalid/1"
+    assert probe["transport"] == "HttpTransport"  # the real one: nothing was swapped in
+    assert probe["environment"] == "production"
+    assert probe["include_local_variables"] is False
+    assert probe["send_default_pii"] is False
+    assert probe["max_request_body_size"] == "never"
+    assert probe["traces_sample_rate"] == 0.0
+    assert probe["before_send"] == "config.sentry"
+    # Initialising captured no event and never contacted the DSN host (or anything else).
+    assert probe["envelopes"] == [] and probe["connections"] == []

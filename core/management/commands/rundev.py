@@ -37,19 +37,26 @@ class Command(BaseCommand):
             # The local fake Stripe (localstripe) for card payments, on the loopback only.
             commands["fakestripe"] = [python, "-m", "payments.fakestripe", "--port",
                                       str(settings.LOCALSTRIPE_PORT)]
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
-        if "fakestripe" in processes:
-            time.sleep(2)
-            subprocess.run([python, "manage.py", "fakestripe_webhooks"], check=False)
         stop = False
 
         def handle_signal(signum, frame):
             nonlocal stop
             stop = True
 
+        # Installed before any child starts: a signal during start-up (while the fake
+        # Stripe warms up) must stop the children too, not leave them running.
         signal.signal(signal.SIGINT, handle_signal)
         signal.signal(signal.SIGTERM, handle_signal)
+        processes = {}
         try:
+            for name, cmd in commands.items():
+                processes[name] = subprocess.Popen(cmd)
+            if "fakestripe" in processes:
+                deadline = time.monotonic() + 2
+                while not stop and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if not stop:
+                    subprocess.run([python, "manage.py", "fakestripe_webhooks"], check=False)
             while not stop:
                 for name, process in processes.items():
                     if process.poll() is not None:
