@@ -1,6 +1,8 @@
 """A simulated month of the régie reconciles to zero difference: parents pay by card
 through the real flow (localstripe), webhooks arrive twice and out of order, a refund,
-a lost dispute, a desk payment, an invoice sent to the treasury, a card payout with fees."""
+a lost dispute, a desk payment, a card payout with fees; then the unpaid invoices go to
+the treasury as a real Hélios ORMC bordereau (XSD-valid), acknowledged OK, and a return
+file reports part of what the treasury collected."""
 
 from datetime import date
 
@@ -29,14 +31,27 @@ from tests.payments.stripe_fake import SECRET_A, event
 from tests.payments.test_card_payments import pay
 from tests.payments.test_webhooks import deliver, dispute
 from tests.treasury.factories import SYSTEM, book, make_household, make_priced_unit, weekdays
-from treasury.models import Channel, Invoice, Payment, Refund
+from tests.treasury.helios_helpers import (
+    ack_file,
+    collected_lines,
+    configure_helios,
+    helios_xsd,  # noqa: F401 (fixture)
+    needs_xsd,
+    return_file,
+)
+from treasury.models import BordereauStatus, Channel, HeliosPiece, Invoice, Payment, Refund
 from treasury.selectors import family_balance
+from treasury.services.helios import helios_bordereau_build, helios_bordereau_release
+from treasury.services.helios_imports import helios_file_import
 from treasury.services.payments import payment_record
 
 APRIL = date(2026, 4, 1)
 # Family -> days booked in March at 3,20 € (bracket 3): the invoices issued on 3 April.
 DAYS = {"Martin": 5, "Durand": 4, "Petit": 3, "Bernard": 5, "Roux": 2, "Leroy": 3}
 CARD_PAYERS = ("Martin", "Bernard", "Roux")
+# Unpaid on 4 May (due 3 May): sent to the treasury; what its return file reports collected.
+TO_TREASURY = ("Petit", "Leroy", "Roux")
+TREASURY_COLLECTED = {"Petit": 960, "Leroy": 480}
 
 
 @pytest.fixture
@@ -69,6 +84,29 @@ def intent_of(base, commune, family) -> dict:
     return requests.get(f"{base}/v1/payment_intents/{reference}", auth=(SECRET_A, "")).json()
 
 
+def to_treasury(invoices) -> tuple:
+    """The real Hélios path: the commune's settings, the ORMC bordereau (validated
+    against the DGFiP XSD), its release, an OK acknowledgement and a return file."""
+    configure_helios()
+    bordereau = helios_bordereau_build(invoices=[invoices[name] for name in TO_TREASURY],
+                                       with_pdf=False, actor=SYSTEM)
+    assert (bordereau.status, bordereau.errors) == (BordereauStatus.VALID, "")
+    # Roux's card payment was taken back by the lost dispute: the whole 6,40 € is due.
+    assert (bordereau.piece_count, bordereau.total_cents) == (3, 960 + 960 + 640)
+    bordereau = helios_bordereau_release(bordereau=bordereau, actor=SYSTEM)
+    helios_file_import(content=ack_file(exer=2026, number=bordereau.id_bord),
+                       file_name="ack.xml", actor=SYSTEM)
+    pieces = list(HeliosPiece.objects.filter(bordereau=bordereau).order_by("id_pce"))
+    collected = {invoices[name].pk: cents for name, cents in TREASURY_COLLECTED.items()}
+    helios_file_import(content=return_file(exer=2026, number=bordereau.id_bord,
+                                           lines=collected_lines(pieces, collected)),
+                       file_name="retour.xml", actor=SYSTEM)
+    bordereau.refresh_from_db()
+    return bordereau, {piece.invoice_id: piece for piece in bordereau.pieces.all()}
+
+
+@needs_xsd
+@pytest.mark.usefixtures("helios_xsd")
 def test_a_simulated_month_reconciles_to_zero_difference(town, client_a, commune_a, stripe_a):
     families, invoices, clients = town
     intents = {}
@@ -101,9 +139,6 @@ def test_a_simulated_month_reconciles_to_zero_difference(town, client_a, commune
                            amount_cents=1280, received_on=date(2026, 4, 10), actor=SYSTEM,
                            cheque_number="0001234", bank="La Banque Postale",
                            invoices=[invoices["Durand"]])
-            # The Hélios export (another engineer's work) marks Petit's invoice as sent.
-            Invoice.objects.filter(pk=invoices["Petit"].pk).update(
-                sent_to_treasury_at="2026-04-15T08:00:00Z")
             refund_id = Refund.objects.get(reference__startswith="re_").reference
 
     # The card payout of 20 April: three charges (with fees), the refund, the dispute.
@@ -129,6 +164,15 @@ def test_a_simulated_month_reconciles_to_zero_difference(town, client_a, commune
     assert payout.amount_cents == net == 3840 - 320 - 640 - fees
 
     with commune_a, time_machine.travel("2026-05-04 09:00 +02:00", tick=False):
+        bordereau, pieces = to_treasury(invoices)
+        assert bordereau.status == BordereauStatus.ACCEPTED
+        for name, invoice in invoices.items():
+            invoice.refresh_from_db()
+            assert bool(invoice.sent_to_treasury_at) == (name in TO_TREASURY)
+        assert {name: (pieces[invoices[name].pk].collected_cents,
+                       pieces[invoices[name].pk].treasury_paid_at is not None)
+                for name in TO_TREASURY} == {
+            "Petit": (960, True), "Leroy": (480, False), "Roux": (0, False)}
         assert anomalies_detect(period=APRIL) == 1
         [lost] = Anomaly.objects.filter(status="open")
         assert (lost.kind, lost.amount_cents) == (AnomalyKind.LOST_DISPUTE, 640)
@@ -148,7 +192,15 @@ def test_a_simulated_month_reconciles_to_zero_difference(town, client_a, commune
     assert figures.ties_out and not figures.differences and figures.total.difference == 0
     assert (figures.total.invoiced, figures.total.paid, figures.total.at_treasury,
             figures.total.credited, figures.total.outstanding) == (
-        7040, 1600 + 1280 + 1280, 960, 0, 640 + 960 + 320)
+        7040, 1600 + 1280 + 1280, 960 + 960 + 640, 0, 320)
+    # What the treasury collected (Petit in full, half of Leroy's) stays "sent to the
+    # treasury" for the régie: the title's amount, whatever Hélios recovers of it.
+    assert {line.name: (line.invoiced, line.paid, line.at_treasury, line.outstanding)
+            for line in figures.families} == {
+        "Bernard": (1600, 1280, 0, 320), "Durand": (1280, 1280, 0, 0),
+        "Leroy": (960, 0, 960, 0), "Martin": (1600, 1600, 0, 0),
+        "Petit": (960, 0, 960, 0), "Roux": (640, 0, 640, 0)}
+    assert closed.figures["at_treasury"] == 2560 and closed.figures["outstanding"] == 320
     assert figures.receipts_by_channel == {"cheque": 1280, "online_card": 3840}
     assert figures.refunds_cents == 960
     assert closed.figures["payouts"]["fees_cents"] == fees

@@ -127,3 +127,19 @@ def return_file(*, exer: int, number: int, lines, cod_col="021", cod_bud="00",
         f'</EnTeteRecette><Bordereau><BlocBordereau><Exer V="{exer}"/><IdBord V="{number}"/>'
         f'<TypBord V="06"/></BlocBordereau>{body}</Bordereau></PES_RecetteRetour>'
         '</n:PES_Retour>').encode("iso-8859-1")
+
+
+def collected_lines(pieces, collected: dict) -> list[tuple]:
+    """``return_file`` lines reporting ``collected`` = {invoice id: cents collected by the
+    treasury} on the ``HeliosPiece`` rows, line by line in order (``05`` once a line is
+    fully collected, ``04`` before)."""
+    lines = []
+    for piece in pieces:
+        left = collected.get(piece.invoice_id, 0)
+        for row in piece.lines if left else ():
+            cents = min(left, row["cents"])
+            left -= cents
+            lines.append((piece.id_pce, row["id_ligne"], f"{row['cents'] / 100:.2f}",
+                          f"{cents / 100:.2f}", "05" if cents == row["cents"] else "04",
+                          piece.num_dette))
+    return lines
