@@ -24,7 +24,7 @@ test: $(STAMP)
 	PARVIS_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	status=0; for script in onboarding search booking_load invoicing webhooks reconcile; do \
+	status=0; for script in onboarding search booking_load invoicing webhooks reconcile helios; do \
 	  echo "== bench/$$script.py"; PARVIS_ENV=dev $(PY) bench/$$script.py || status=1; done; \
 	exit $$status
 

@@ -8,6 +8,7 @@ import binascii
 import gzip
 import re
 import zlib
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -191,7 +192,7 @@ def business_errors(content: bytes, *, nature_code: str,
             total += _piece_errors(piece, typ_bord, cod_col, exer, nature_code,
                                    attachment_ids, errors)
             seen.append(_v(piece, "BlocPiece/IdPce"))
-        for id_pce in sorted({each for each in seen if seen.count(each) > 1}, key=str):
+        for id_pce in sorted((each for each, n in Counter(seen).items() if n > 1), key=str):
             errors.append(str(ERROR_IDPCE_DUPLICATE) % {"id": id_pce})
         if said != total:
             errors.append(str(ERROR_TOTAL) % {"bord": id_bord, "said": _v(bloc, "MtBordHt"),
