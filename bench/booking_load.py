@@ -22,7 +22,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, time as dtime, timedelta
+from datetime import date, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,8 +57,17 @@ def prepare() -> tuple[list[str], list[int], list[int], list[date]]:
 
     from accounts.models import AccountType, User
     from core.journal import Actor
-    from portal.models import (Child, Facility, FacilityKind, Family, Guardian, Membership,
-                               Service, ServiceKind, Unit)
+    from portal.models import (
+        Child,
+        Facility,
+        FacilityKind,
+        Family,
+        Guardian,
+        Membership,
+        Service,
+        ServiceKind,
+        Unit,
+    )
     from tenants.services import commune_onboard
 
     commune = commune_onboard(slug="charge", name="Charge", domain=HOST,

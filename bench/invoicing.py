@@ -49,7 +49,8 @@ import tracemalloc
 import warnings
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from datetime import date, datetime, time as dtime, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -305,7 +306,7 @@ def bookings(rng: random.Random, children, units, absent, days):
     """Yield ("reservation", row) and ("attendance", row) for the whole month."""
     open_days = {key: [d for d in days if str(d.isoweekday()) in unit.weekdays.split(",")]
                  for key, unit in units.items()}
-    base = datetime(2026, 2, 20, 18, 0, tzinfo=dt_timezone.utc)
+    base = datetime(2026, 2, 20, 18, 0, tzinfo=UTC)
     for child_id, school, centre, households in children:
         off = absent.get(child_id, ())
         for kind, plan in UNIT_PLANS.items():
@@ -353,7 +354,8 @@ def credits_create(rng: random.Random, family_ids, actor) -> int:
     for number, family in enumerate(Family.objects.filter(pk__in=chosen), start=1):
         payment_record(family=family, channel="cheque", amount_cents=rng.randint(20, 80) * 100,
                        received_on=date(2026, 2, 27), actor=actor,
-                       cheque_number=f"{1_000_000 + number}", bank="Crédit Agricole Sud Rhône Alpes")
+                       cheque_number=f"{1_000_000 + number}",
+                       bank="Crédit Agricole Sud Rhône Alpes")
     return len(chosen)
 
 
@@ -491,7 +493,8 @@ def phase_timers(timers: dict[str, float]):
         patched.append((module, name, getattr(module, name)))
         setattr(module, name, timed(getattr(module, name), key))
     managers = [(Invoice.objects, "bulk_create invoices"),
-                (InvoiceLine.objects, "bulk_create lines"), (ActionLog.objects, "bulk_create journal")]
+                (InvoiceLine.objects, "bulk_create lines"),
+                (ActionLog.objects, "bulk_create journal")]
     for manager, key in managers:
         manager.bulk_create = timed(manager.bulk_create, key)
     try:
@@ -539,8 +542,12 @@ def measure(commune) -> bool:
     from treasury.facts import month_bounds, month_facts, pricing_rules
     from treasury.models import TreasuryProfile
     from treasury.pricing import Category, price_family
-    from treasury.services.runs import (BATCH_FAMILIES, invoicing_run_compute,
-                                        invoicing_run_issue, invoicing_run_start)
+    from treasury.services.runs import (
+        BATCH_FAMILIES,
+        invoicing_run_compute,
+        invoicing_run_issue,
+        invoicing_run_start,
+    )
 
     actor = Actor.system("bench")
     start, end = month_bounds(PERIOD)
@@ -643,7 +650,8 @@ def measure(commune) -> bool:
             # Only this run's invoices: the journal is append-only, so with --reuse the
             # entries of the previous runs are still there.
             cursor.execute("SELECT count(*) FROM core_actionlog "
-                           "WHERE action = 'treasury.invoice_issue' AND (changes->>'invoice')::bigint "
+                           "WHERE action = 'treasury.invoice_issue' "
+                           "AND (changes->>'invoice')::bigint "
                            "IN (SELECT id FROM treasury_invoice WHERE run_id = %s)", [run.pk])
             journalled = cursor.fetchone()[0]
             cursor.execute("SELECT count(*), COALESCE(sum(amount_cents), 0) "

@@ -20,10 +20,10 @@ from accounts.tokens import user_for_api_key
 from portal import calendar
 from portal.access import (
     access_child,
-    ensure_may_book,
     access_family,
     access_reservation,
     children_scope,
+    ensure_may_book,
     is_family_agent,
     parent_families,
 )
@@ -217,7 +217,8 @@ def reservations(request, child_id: int, start: date | None = None, end: date | 
                 .order_by("date", "unit_id"))
 
 
-@api.post("/reservations", response={200: BookingOut}, summary="Book a day (or join the waiting list)")
+@api.post("/reservations", response={200: BookingOut},
+          summary="Book a day (or join the waiting list)")
 def reservation_create(request, payload: ReservationIn):
     ensure_may_book(request.user)
     child = access_child(request, payload.child_id)

@@ -141,7 +141,7 @@ def _families(rng: random.Random, spec: dict, slug: str):
                 first_name=first, last_name=last, search_name=normalize_name(last, first),
                 email=email, phone=phone, search_phone=normalize_phone(phone),
                 is_payer=index == 0), user))
-        for _ in range(rng.choice([1, 1, 2, 2, 3])):
+        for _child in range(rng.choice([1, 1, 2, 2, 3])):
             first = rng.choice(FIRST_NAMES)
             birth = date(rng.randint(2015, 2024), rng.randint(1, 12), rng.randint(1, 28))
             if (last, first, birth) in seen_children:

@@ -39,7 +39,8 @@ def _key_figures(schemas: list[str]) -> dict[str, dict]:
         sql.SQL(
             "SELECT {name} AS schema_name,"
             " (SELECT count(*) FROM {users} WHERE account_type = 'agent' AND is_active) AS agents,"
-            " (SELECT count(*) FROM {users} WHERE account_type = 'parent' AND is_active) AS parents,"
+            " (SELECT count(*) FROM {users}"
+            "  WHERE account_type = 'parent' AND is_active) AS parents,"
             " (SELECT max(at) FROM {journal}) AS last_activity"
         ).format(
             name=sql.Literal(schema),

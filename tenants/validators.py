@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+HOST_RE = re.compile(rf"^(?=.{{1,253}}$)({_LABEL})(\.{_LABEL})*$")
 INSEE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 
 ERROR_SLUG_FORMAT = _(
@@ -16,7 +17,8 @@ ERROR_SLUG_FORMAT = _(
 )
 ERROR_SLUG_RESERVED = _("This identifier is reserved by the platform.")
 ERROR_HOST_FORMAT = _("Enter a valid host name, for example sassenage.parvis.fr.")
-ERROR_INSEE = _("An INSEE code has 5 characters: 5 digits, or 2A/2B followed by 3 digits for Corsica.")
+ERROR_INSEE = _(
+    "An INSEE code has 5 characters: 5 digits, or 2A/2B followed by 3 digits for Corsica.")
 ERROR_SIRET_FORMAT = _("A SIRET number has exactly 14 digits.")
 ERROR_SIRET_CHECKSUM = _("This SIRET number is invalid (check digit incorrect).")
 

@@ -29,7 +29,8 @@ def onboard(request):
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, _("Commune %(name)s created.") % {"name": result.commune.name})
+            messages.success(request,
+                             _("Commune %(name)s created.") % {"name": result.commune.name})
             if result.activation_url:
                 messages.info(request, _("Activation link sent to %(email)s.")
                               % {"email": result.admin_email})

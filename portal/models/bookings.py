@@ -35,6 +35,9 @@ class Reservation(models.Model):
                                     name="reservation_once_per_day"),
         ]
 
+    def __str__(self):
+        return f"child {self.child_id}, unit {self.unit_id}, {self.date} ({self.status})"
+
 
 class WaitingStatus(models.TextChoices):
     WAITING = "waiting", _("waiting")
@@ -59,6 +62,9 @@ class WaitingListEntry(models.Model):
                                     condition=models.Q(status="waiting"),
                                     name="waiting_once_per_day"),
         ]
+
+    def __str__(self):
+        return f"child {self.child_id}, unit {self.unit_id}, {self.date} ({self.status})"
 
 
 class AbsenceStatus(models.TextChoices):
@@ -89,6 +95,9 @@ class Absence(models.Model):
                                    name="absence_period_valid"),
         ]
 
+    def __str__(self):
+        return f"child {self.child_id}, {self.start_date} – {self.end_date}"
+
 
 class Attendance(models.Model):
     """Pointage: one row per child, unit and day, recorded by an agent."""
@@ -106,3 +115,6 @@ class Attendance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["unit", "date", "child"], name="attendance_once"),
         ]
+
+    def __str__(self):
+        return f"child {self.child_id}, unit {self.unit_id}, {self.date}"

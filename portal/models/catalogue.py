@@ -129,3 +129,6 @@ class Closure(models.Model):
             models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")),
                                    name="closure_period_valid"),
         ]
+
+    def __str__(self):
+        return f"{self.start_date} – {self.end_date}: {self.reason}"

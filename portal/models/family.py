@@ -120,6 +120,9 @@ class Membership(models.Model):
         constraints = [models.UniqueConstraint(fields=["child", "family"],
                                                name="membership_unique")]
 
+    def __str__(self):
+        return f"child {self.child_id} in family {self.family_id}"
+
 
 class AuthorisedPickup(models.Model):
     """Someone a household allows to collect one of its children (besides the guardians).
@@ -171,6 +174,9 @@ class FamilyQuotient(models.Model):
             models.UniqueConstraint(fields=["family", "valid_from"], name="quotient_start_unique"),
         ]
 
+    def __str__(self):
+        return f"QF {self.value} from {self.valid_from}"
+
 
 class FamilyDocument(models.Model):
     """A supporting document sent by a parent (certificate, QF proof), validated by an agent."""
@@ -197,3 +203,6 @@ class FamilyDocument(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.kind} of family {self.family_id} ({self.status})"

@@ -25,6 +25,9 @@ class CommuneProfile(models.Model):
         verbose_name = _("commune profile")
         constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="profile_singleton")]
 
+    def __str__(self):
+        return f"profile (zone {self.holiday_zone})"
+
     @classmethod
     def get(cls) -> "CommuneProfile":
         profile, _created = cls.objects.get_or_create(pk=1)

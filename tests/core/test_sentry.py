@@ -35,7 +35,8 @@ def test_an_error_report_has_the_commune_and_no_personal_data(transport, client_
     settings.ROOT_URLCONF = "tests.urls_error"
     client_a.raise_request_exception = False
     login(client_a, commune_a, parent_a)
-    response = client_a.post("/erreur/?email=parent@alpha.test", {"nom": "Lefèvre", "enfant": "Léa Dupont-Moreau"})
+    response = client_a.post("/erreur/?email=parent@alpha.test",
+                             {"nom": "Lefèvre", "enfant": "Léa Dupont-Moreau"})
     assert response.status_code == 500
     sentry_sdk.flush()
     assert len(transport.events) == 1

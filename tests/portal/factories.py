@@ -2,7 +2,16 @@
 
 from datetime import date, time
 
-from portal.models import Child, Facility, FacilityKind, Family, Membership, Service, ServiceKind, Unit
+from portal.models import (
+    Child,
+    Facility,
+    FacilityKind,
+    Family,
+    Membership,
+    Service,
+    ServiceKind,
+    Unit,
+)
 from portal.normalize import normalize_name
 
 

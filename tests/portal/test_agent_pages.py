@@ -194,7 +194,7 @@ def test_an_unknown_family_is_a_404(as_actor, client_a):
 def test_health_notes_only_for_roles_that_may_read_them(world, as_actor, client_a, role, shown):
     as_actor(role)
     body = client_a.get(fill("/agents/familles/{family}/", world)).content.decode()
-    assert 'data-child="%d"' % world["child"].pk in body
+    assert f'data-child="{world["child"].pk}"' in body
     assert ("arachides" in body) is shown
     assert ('class="health"' in body) is shown
 
@@ -249,7 +249,7 @@ def test_another_month_shows_its_bookings(world, as_actor, client_a):
     next_year = (world["today"] + timedelta(days=400)).strftime("%Y-%m")
     body = client_a.get(fill("/agents/familles/{family}/", world) + f"?mois={next_year}")
     assert "data-reservation=" not in body.content.decode()
-    assert 'data-absence="%d"' % world["absence"].pk in body.content.decode()  # still to review
+    assert f'data-absence="{world["absence"].pk}"' in body.content.decode()  # still to review
 
 
 def test_the_family_page_runs_a_bounded_number_of_queries(world, commune_a, parent_a, as_actor,
@@ -592,7 +592,8 @@ def test_attendance_cannot_be_recorded_for_a_future_day(world, commune_a, as_act
 
 def test_the_unit_list_narrows_to_the_facility(world, commune_a, as_actor, client_a):
     with commune_a:
-        elsewhere = Facility.objects.create(name="Centre de loisirs", kind=FacilityKind.LEISURE_CENTRE)
+        elsewhere = Facility.objects.create(name="Centre de loisirs",
+                                            kind=FacilityKind.LEISURE_CENTRE)
     as_actor(Role.LEISURE)
     response = client_a.get(f"/agents/pointage/?etablissement={elsewhere.pk}")
     assert list(response.context["form"].fields["unite"].queryset) == []

@@ -31,7 +31,7 @@ from portal.models import (
 )
 from portal.normalize import normalize_name
 from portal.services.bookings import reservation_book
-from tests.conftest import login, make_user
+from tests.conftest import login
 from tests.portal.factories import make_child, make_unit
 
 PARIS = ZoneInfo("Europe/Paris")

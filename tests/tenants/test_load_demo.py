@@ -20,10 +20,10 @@ def test_load_demo_is_idempotent_and_prints_the_logins(db, capsys):
 
 
 def test_the_portal_demo_loader_builds_a_town_once(commune_a):
-    from core.journal import Actor
-    from portal.demo import portal_demo_load
     from django.db.models import Count
 
+    from core.journal import Actor
+    from portal.demo import portal_demo_load
     from portal.models import Family, Guardian, Reservation, Unit
 
     with commune_a:
