@@ -53,6 +53,17 @@ ERROR_REFUND_TOO_BIG = gettext_lazy(
     "The family's refundable credit is %(credit)s: %(amount)s cannot be refunded.")
 
 
+def checked_reason(reason: str, amount_cents: int | None = None) -> str:
+    """The stripped reason of a credit note, cancellation or refund (required), after
+    checking ``amount_cents`` when given (integer cents, more than zero)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(ERROR_REASON)
+    if amount_cents is not None and (not isinstance(amount_cents, int) or amount_cents <= 0):
+        raise ValidationError(ERROR_AMOUNT)
+    return reason
+
+
 def _lock_family(family_id: int) -> Family:
     return Family.objects.select_for_update().get(pk=family_id)
 
@@ -202,11 +213,7 @@ def invoice_credit(*, invoice: Invoice, amount_cents: int, reason: str,
                    actor: Actor) -> Invoice:
     """Reduce an issued invoice by a credit note. It settles what is still due; what the
     family already paid beyond the new amount becomes its credit."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError(ERROR_REASON)
-    if not isinstance(amount_cents, int) or amount_cents <= 0:
-        raise ValidationError(ERROR_AMOUNT)
+    reason = checked_reason(reason, amount_cents)
     with transaction.atomic():
         _lock_family(invoice.family_id)
         invoice = Invoice.objects.get(pk=invoice.pk)
@@ -234,9 +241,7 @@ def invoice_credit(*, invoice: Invoice, amount_cents: int, reason: str,
 def invoice_cancel(*, invoice: Invoice, reason: str, actor: Actor) -> Invoice:
     """Cancel an issued invoice: its payments are released to the family's credit and a
     credit note covers everything not credited yet."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError(ERROR_REASON)
+    reason = checked_reason(reason)
     with transaction.atomic():
         _lock_family(invoice.family_id)
         invoice = Invoice.objects.get(pk=invoice.pk)
@@ -280,11 +285,7 @@ def refundable_credit(family_id: int) -> int:
 def credit_refund(*, family: Family, amount_cents: int, reason: str, actor: Actor,
                   reference: str = "") -> list[Refund]:
     """Give back part of the family's unused payments, by decision (journalled)."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError(ERROR_REASON)
-    if not isinstance(amount_cents, int) or amount_cents <= 0:
-        raise ValidationError(ERROR_AMOUNT)
+    reason = checked_reason(reason, amount_cents)
     with transaction.atomic():
         _lock_family(family.pk)
         ids = list(Payment.objects.filter(family=family).order_by("received_on", "pk")

@@ -13,12 +13,7 @@ from core.journal import Actor, journal_record
 from core.models import ActorKind
 from treasury.models import Payment, Refund, Settlement
 from treasury.pricing import format_cents
-from treasury.services.payments import (
-    ERROR_AMOUNT,
-    ERROR_REASON,
-    _lock_family,
-    _payment_unallocated,
-)
+from treasury.services.payments import _lock_family, _payment_unallocated, checked_reason
 
 ERROR_PAYMENT_REFUND_TOO_BIG = gettext_lazy(
     "At most %(left)s of this payment can still be given back: %(amount)s is too much.")
@@ -34,11 +29,7 @@ def payment_refund(*, payment: Payment, amount_cents: int, reason: str, actor: A
     """Give back ``amount_cents`` of ``payment``. Taken first from what the payment left
     unallocated, then released from the invoices it settled (latest first). A known
     ``reference`` (e.g. a provider's refund id) is recorded once."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError(ERROR_REASON)
-    if not isinstance(amount_cents, int) or amount_cents <= 0:
-        raise ValidationError(ERROR_AMOUNT)
+    reason = checked_reason(reason, amount_cents)
     with transaction.atomic():
         _lock_family(payment.family_id)
         if reference:
