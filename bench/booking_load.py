@@ -47,11 +47,10 @@ def prepare() -> tuple[list[str], list[int], list[int], list[date]]:
     import django
 
     django.setup()
-    from django.conf import settings
 
-    from bench.common import database_recreate, platform_prepare
+    from bench.common import bench_database, database_recreate, platform_prepare
 
-    database_recreate(settings.DATABASES["default"])
+    database_recreate(bench_database())
     platform_prepare()
     from django.contrib.auth.hashers import make_password
 

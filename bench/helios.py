@@ -44,7 +44,6 @@ import time
 import tracemalloc
 import warnings
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -82,14 +81,6 @@ STREETS = ["rue des Écoles", "avenue de la Gare", "rue Victor Hugo", "chemin de
 SIRET = "21380474100014"
 
 
-def bench_database() -> dict:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if settings.DATABASE_URL and os.environ.get("PARVIS_BENCH_DROP") != db["NAME"]:
-        sys.exit(f"DATABASE_URL is set: the benchmark would DROP database {db['NAME']!r}. "
-                 f"If it is a throwaway database, run again with PARVIS_BENCH_DROP={db['NAME']}.")
-    return db
 
 
 # --- Set-up (child process) --------------------------------------------------------
@@ -174,7 +165,7 @@ def setup() -> None:
     django.setup()
     from django.db import connection, transaction
 
-    from bench.common import database_recreate, platform_prepare
+    from bench.common import bench_database, database_recreate, platform_prepare
     from core.journal import Actor
     from tenants.services import commune_onboard
 
@@ -211,38 +202,20 @@ class StatementCounter:
         return execute(sql, params, many, context)
 
 
-@contextmanager
 def phase_timers(timers: dict[str, float]):
     """Time, inside the real build, the functions ``helios_bordereau_build`` calls."""
     import treasury.pdf as pdf
     import treasury.services.helios as service
+    from bench.common import timed_calls
     from treasury.helios import build
 
-    patched = []
-
-    def timed(original, key):
-        def wrapper(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                timers[key] += time.perf_counter() - started
-        return wrapper
-
-    for module, name, key in [
-            (service, "_service_amounts", "service amounts"), (service, "_payers", "payers"),
-            (service, "_invoice_piece", "pieces (incl. PDFs)"),
-            (pdf, "invoice_pdf", "PDF total"), (pdf, "_render", "PDF WeasyPrint+template"),
-            (build, "build_file", "XML build_file (incl. pack)"),
-            (build, "_pack", "gzip+base64 of PDFs"),
-            (service, "file_errors", "validation (XSD+rules)")]:
-        patched.append((module, name, getattr(module, name)))
-        setattr(module, name, timed(getattr(module, name), key))
-    try:
-        yield
-    finally:
-        for module, name, original in patched:
-            setattr(module, name, original)
+    return timed_calls(timers, [
+        (service, "_service_amounts", "service amounts"), (service, "_payers", "payers"),
+        (service, "_invoice_piece", "pieces (incl. PDFs)"),
+        (pdf, "invoice_pdf", "PDF total"), (pdf, "_render", "PDF WeasyPrint+template"),
+        (build, "build_file", "XML build_file (incl. pack)"),
+        (build, "_pack", "gzip+base64 of PDFs"),
+        (service, "file_errors", "validation (XSD+rules)")])
 
 
 def export(invoices, *, with_pdf: bool, actor):
@@ -423,6 +396,8 @@ def main() -> None:
 
     for name in ("weasyprint", "weasyprint.progress", "fontTools"):  # per-page INFO lines
         logging.getLogger(name).setLevel(logging.WARNING)
+    from bench.common import bench_database
+
     bench_database()
     if "--reuse" not in sys.argv:
         started = time.perf_counter()

@@ -47,7 +47,6 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DB_NAME = "parvis_bench"
-DEV_DB_NAME = "parvis"
 LEVELS = (1, 50, 200)
 REPEATS = 10
 PLAIN_REPEATS = 10
@@ -68,18 +67,6 @@ _steps: dict[str, float] = defaultdict(float)
 
 # --- Database set-up ---------------------------------------------------------------
 
-def bench_database() -> dict:
-    """Return the connection settings, refusing any database that is not throwaway."""
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    name = db["NAME"]
-    if name == DEV_DB_NAME:
-        sys.exit(f"Refusing to benchmark on the development database {name!r}.")
-    if settings.DATABASE_URL and os.environ.get("PARVIS_BENCH_DROP") != name:
-        sys.exit(f"DATABASE_URL is set: the benchmark would DROP database {name!r}. "
-                 f"If it is a throwaway database, run again with PARVIS_BENCH_DROP={name}.")
-    return db
 
 
 def database_recreate(db: dict) -> None:
@@ -300,6 +287,8 @@ def print_noop(rows: list[tuple[int, int, list[float]]]) -> None:
 def main() -> None:
     overall = time.perf_counter()
     from django.conf import settings
+
+    from bench.common import bench_database
 
     db = bench_database()
     print(f"Database: {db['NAME']} (dropped and recreated), host {db['HOST'] or 'localhost'}; "

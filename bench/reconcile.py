@@ -56,15 +56,10 @@ def setup():
     import django
 
     django.setup()
-    from django.conf import settings
 
-    from bench.common import database_recreate, platform_prepare
+    from bench.common import bench_database, database_recreate, platform_prepare
 
-    db = settings.DATABASES["default"]
-    if settings.DATABASE_URL and os.environ.get("PARVIS_BENCH_DROP") != db["NAME"]:
-        sys.exit(f"DATABASE_URL is set: the benchmark would DROP database {db['NAME']!r}. "
-                 f"If it is a throwaway database, run again with PARVIS_BENCH_DROP={db['NAME']}.")
-    database_recreate(db)
+    database_recreate(bench_database())
     platform_prepare()
     from core.journal import Actor
     from tenants.services import commune_onboard

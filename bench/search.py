@@ -46,73 +46,20 @@ TARGET_MS = 100.0
 SEED = "parvis-bench-search"
 
 sys.path.insert(0, str(BASE_DIR))
+from bench.names import ADULT_NAMES, CHILD_NAMES, LAST_NAMES, RARE_NAMES  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("PARVIS_ENV", "dev")
 os.environ.setdefault("DEBUG", "false")  # as in production: no SQL kept in memory
 os.environ["PARVIS_DB_NAME"] = DB_NAME  # embedded server only; never the dev DB
 warnings.filterwarnings("ignore", message="No directory at")  # whitenoise, no collectstatic
 
-# Common names first: the weights fall like real surname frequencies (Zipf).
-LAST_NAMES = [
-    "Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "Dubois", "Moreau",
-    "Laurent", "Simon", "Michel", "Lefèvre", "Leroy", "Roux", "David", "Bertrand", "Morel",
-    "Fournier", "Girard", "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau", "Vincent",
-    "Muller", "Lefebvre", "Faure", "André", "Mercier", "Blanc", "Guérin", "Boyer", "Garnier",
-    "Chevalier", "François", "Legrand", "Gauthier", "Garcia", "Perrin", "Robin", "Clément",
-    "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gautier", "Masson", "Marchand",
-    "Duval", "Denis", "Dumont", "Marie", "Lemaire", "Noël", "Meyer", "Dufour", "Meunier",
-    "Brun", "Blanchard", "Giraud", "Joly", "Rivière", "Lucas", "Brunet", "Gaillard", "Barbier",
-    "Arnaud", "Martinez", "Gérard", "Roche", "Renard", "Schmitt", "Roy", "Leroux", "Colin",
-    "Vidal", "Caron", "Picard", "Roger", "Fabre", "Aubert", "Lemoine", "Renaud", "Dumas",
-    "Lacroix", "Olivier", "Philippe", "Bourgeois", "Pierre", "Benoît", "Rey", "Leclerc",
-    "Payet", "Rolland", "Leclercq", "Guillaume", "Lecomte", "Lopez", "Jean", "Dupuy",
-    "Guillot", "Hubert", "Berger", "Carpentier", "Sanchez", "Dupuis", "Moulin", "Louis",
-    "Deschamps", "Huet", "Vasseur", "Perez", "Boucher", "Fleury", "Royer", "Klein", "Jacquet",
-    "Adam", "Paris", "Poirier", "Marty", "Aubry", "Guyot", "Carré", "Charles", "Renault",
-    "Charpentier", "Ménard", "Maillard", "Baron", "Bertin", "Bailly", "Hervé", "Schneider",
-    "Fernandez", "Le Gall", "Collet", "Léger", "Bouvier", "Julien", "Prévost", "Millet",
-    "Perrot", "Daniel", "Le Roux", "Cousin", "Germain", "Breton", "Besson", "Langlois",
-    "Rémy", "Le Goff", "Pelletier", "Lévêque", "Perrier", "Leblanc", "Barré", "Lebrun",
-    "Marchal", "Weber", "Mallet", "Hamon", "Boulanger", "Jacob", "Monnier", "Michaud",
-    "Rodriguez", "Guichard", "Gillet", "Étienne", "Grondin", "Poulain", "Tessier", "Chevallier",
-    "Collin", "Chauvin", "Da Silva", "Bouchet", "Gay", "Lemaître", "Bénard", "Maréchal",
-    "Humbert", "Reynaud", "Antoine", "Hoarau", "Perret", "Barthélemy", "Cordier", "Pichon",
-    "Lejeune", "Gilbert", "Lamy", "Delaunay", "Pasquier", "Carlier", "Laporte", "Nguyen",
-    "Benali", "Haddad", "Diallo", "Traoré", "Dos Santos", "Ferreira", "Ben Ahmed", "Kaya",
-]
-RARE_NAMES = ["Quéméneur", "Abgrall", "Zénatti", "Ybarnégaray", "Œttinger", "Kerdoncuff",
-              "Vuillermoz", "Ducrozet", "Pétrequin", "Gœuriot", "Chaudière", "Xhaferi"]
-CHILD_NAMES = [
-    "Léa", "Emma", "Jade", "Louise", "Alice", "Chloé", "Lina", "Rose", "Anna", "Mia", "Ambre",
-    "Julia", "Léna", "Inès", "Zoé", "Éloïse", "Romane", "Manon", "Juliette", "Agathe", "Iris",
-    "Lou", "Camille", "Nina", "Margaux", "Clémence", "Héloïse", "Maëlys", "Anaïs", "Océane",
-    "Gabriel", "Léo", "Raphaël", "Arthur", "Louis", "Jules", "Adam", "Maël", "Lucas", "Hugo",
-    "Noah", "Sacha", "Yanis", "Théo", "Mathis", "Nathan", "Ethan", "Paul", "Aaron", "Tom",
-    "Noé", "Timéo", "Valentin", "Mohamed", "Ayoub", "Enzo", "Clément", "Benoît", "Joël",
-    "Gaël",
-]
-ADULT_NAMES = [
-    "Sophie", "Julie", "Claire", "Nathalie", "Céline", "Aurélie", "Émilie", "Stéphanie",
-    "Sandrine", "Élodie", "Laetitia", "Virginie", "Hélène", "Sarah", "Fatima", "Amélie",
-    "Karim", "Nicolas", "Julien", "Sébastien", "Thomas", "Stéphane", "Pierre", "Marc",
-    "Jérôme", "Frédéric", "Mickaël", "Grégory", "Cédric", "Rachid", "Guillaume", "François",
-    "Benoît", "Anthony", "Jean-Baptiste", "Anne-Sophie", "Marie-Hélène", "Loïc", "Hervé",
-]
 MAIL_DOMAINS = ["gmail.com", "orange.fr", "free.fr", "laposte.net", "hotmail.fr", "sfr.fr",
                 "wanadoo.fr", "yahoo.fr", "outlook.fr", "icloud.com"]
 
 
 # --- Set-up ------------------------------------------------------------------------
 
-def bench_database() -> dict:
-    """The connection settings, refusing any database that is not a throwaway one."""
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if settings.DATABASE_URL and os.environ.get("PARVIS_BENCH_DROP") != db["NAME"]:
-        sys.exit(f"DATABASE_URL is set: the benchmark would DROP database {db['NAME']!r}. "
-                 f"If it is a throwaway database, run again with PARVIS_BENCH_DROP={db['NAME']}.")
-    return db
 
 
 def formatted_phone(rng: random.Random, digits: str) -> str:
@@ -188,7 +135,7 @@ def prepare():
 
     from accounts.models import AccountType, User
     from accounts.roles import Role
-    from bench.common import database_recreate, platform_prepare
+    from bench.common import bench_database, database_recreate, platform_prepare
     from core.journal import Actor
     from portal.models import Child, Family, Guardian, Membership
     from tenants.services import commune_onboard

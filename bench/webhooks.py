@@ -91,11 +91,10 @@ def prepare():
     import django
 
     django.setup()
-    from django.conf import settings
 
-    from bench.common import database_recreate, platform_prepare
+    from bench.common import bench_database, database_recreate, platform_prepare
 
-    database_recreate(settings.DATABASES["default"])
+    database_recreate(bench_database())
     platform_prepare()
     from core.journal import Actor
     from tenants.services import commune_onboard, payment_settings_update
