@@ -25,7 +25,7 @@ from payments.services.attempts import (
     payment_intent_sync,
 )
 from payments.services.events import BadWebhook, webhook_receive
-from treasury.models import Invoice, InvoiceKind, InvoiceStatus
+from treasury.selectors import invoices_at_treasury
 
 NOT_AVAILABLE = gettext_lazy(
     "Online payment is not available in this commune: pay at the régie's desk.")
@@ -49,9 +49,7 @@ def _error(message, status=400) -> JsonResponse:
 def pay(request, family_id):
     family = access_paying_family(request, family_id)
     current = commune_payment_settings()
-    at_treasury = Invoice.objects.filter(
-        family=family, kind=InvoiceKind.INVOICE, status=InvoiceStatus.ISSUED,
-        sent_to_treasury_at__isnull=False).order_by("due_date")
+    at_treasury = invoices_at_treasury(family.pk)
     invoices = card_payable(family.pk)
     response = render(request, "payments/pay.html", {
         "family": family, "invoices": invoices, "at_treasury": at_treasury,

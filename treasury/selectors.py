@@ -190,3 +190,10 @@ def invoice_view(invoice) -> dict:
     return {"invoice": invoice, "line_groups": list(groups.items()),
             "settlements": settlements,
             "credit_notes": list(Invoice.objects.filter(credited_invoice=invoice))}
+
+
+def invoices_at_treasury(family_id: int) -> QuerySet:
+    """The family's invoices sent to the public treasury: only the treasury collects them."""
+    return Invoice.objects.filter(family_id=family_id, kind=InvoiceKind.INVOICE,
+                                  status=InvoiceStatus.ISSUED,
+                                  sent_to_treasury_at__isnull=False).order_by("due_date")
