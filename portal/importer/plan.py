@@ -39,7 +39,7 @@ from portal.models import (
 )
 from portal.normalize import normalize_name, normalize_phone
 from portal.residency import resident_places
-from portal.services.families import quotient_overlap
+from portal.services.quotients import quotient_overlap
 
 
 @dataclass

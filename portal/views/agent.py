@@ -40,13 +40,12 @@ from portal.forms_agent import (
 from portal.services.attendance import absence_review, attendance_record
 from portal.services.families import (
     child_add,
-    child_merge,
     family_create,
     family_update,
     guardian_add,
-    guardian_merge,
 )
 from portal.services.guardians import family_document_review, guardian_invite
+from portal.services.merge import child_merge, guardian_merge
 
 JOURNAL_PAGE_SIZE = 50
 

@@ -27,21 +27,21 @@ from portal.services.families import (
     ERROR_CLASS_UNKNOWN,
     ERROR_EMAIL_INVALID,
     ERROR_GUARDIAN_EMAIL_TAKEN,
-    ERROR_MERGE_OTHER_FAMILY,
-    ERROR_MERGE_SAME,
-    ERROR_MERGE_TWO_ACCOUNTS,
     ERROR_NAME_REQUIRED,
-    ERROR_QUOTIENT_OVERLAP,
-    ERROR_QUOTIENT_PERIOD,
     ERROR_REFERENCE_TAKEN,
     child_add,
-    child_merge,
     family_create,
     family_update,
     guardian_add,
-    guardian_merge,
-    quotient_set,
 )
+from portal.services.merge import (
+    ERROR_MERGE_OTHER_FAMILY,
+    ERROR_MERGE_SAME,
+    ERROR_MERGE_TWO_ACCOUNTS,
+    child_merge,
+    guardian_merge,
+)
+from portal.services.quotients import ERROR_QUOTIENT_OVERLAP, ERROR_QUOTIENT_PERIOD, quotient_set
 from tests.portal.factories import make_unit
 
 SASSENAGE = "38360 Sassenage\n38120 Saint-Égrève\n38113"

@@ -42,12 +42,8 @@ from portal.models import (
     Membership,
     Residency,
 )
-from portal.services.families import (
-    child_add,
-    family_create,
-    guardian_add,
-    quotient_set,
-)
+from portal.services.families import child_add, family_create, guardian_add
+from portal.services.quotients import quotient_set
 
 HEADER = ["Référence famille", "Nom responsable 1", "Prénom responsable 1",
           "E-mail responsable 1", "Téléphone responsable 1", "Nom responsable 2",
