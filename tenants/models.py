@@ -1,8 +1,14 @@
 """Communes (tenants) and their host names, in the public schema."""
 
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
+
+from tenants.cloning import migrations_missing, schema_clone
 
 
 class CommuneStatus(models.TextChoices):
@@ -55,6 +61,31 @@ class Commune(TenantMixin):
 
     def __str__(self):
         return self.name
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Clone the template with ``tenants.cloning`` (not django-tenants' function).
+
+        Without a template (or with ``TENANT_CREATION_FAKES_MIGRATIONS`` off) the
+        schema is created by replaying the migrations, as django-tenants does. If
+        the template lags behind the code (a deploy that did not run
+        ``setup_platform``), the clone gets the missing migrations applied for real,
+        never faked.
+        """
+        base = self.get_base_schema() if get_creation_fakes_migrations() else False
+        if not (sync_schema and base and schema_exists(base)):
+            return super().create_schema(check_if_exists=check_if_exists,
+                                         sync_schema=sync_schema, verbosity=verbosity)
+        _check_schema_name(self.schema_name)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        if schema_exists(self.schema_name, case_sensitive=False):
+            raise ValidationError("New schema name already exists")
+        schema_clone(base, self.schema_name)
+        if migrations_missing(self.schema_name):
+            call_command("migrate_schemas", tenant=True, schema_name=self.schema_name,
+                         interactive=False, verbosity=verbosity)
+        connection.set_schema_to_public()
+        return True
 
     @property
     def slug(self) -> str:
