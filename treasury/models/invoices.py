@@ -149,12 +149,16 @@ class LineKind(models.TextChoices):
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(default=0)
+    # What the line bills. The database checks these three references once per statement
+    # (migration 0005: a line naming a missing row, or deleting a row a line names, is
+    # refused) instead of by one foreign-key check per line: a month's COPY of lines
+    # would otherwise spend most of its time there (docs/benchmarks.md).
     child = models.ForeignKey("portal.Child", null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+")
+                              related_name="+", db_constraint=False)
     unit = models.ForeignKey("portal.Unit", null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+")
+                             related_name="+", db_constraint=False)
     tariff = models.ForeignKey("treasury.Tariff", null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="+")
+                               on_delete=models.PROTECT, related_name="+", db_constraint=False)
     kind = models.CharField(max_length=20, choices=LineKind.choices)
     # The month the facts belong to (a regularisation names the month it corrects).
     period = models.DateField(null=True, blank=True)
