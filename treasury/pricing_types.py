@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class PricingError(ValueError):
@@ -59,9 +60,11 @@ class TariffRule:
     bill_late_cancellation: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class DayCount:
-    """Days of one child on one unit in one category at one quotient (``None``: unknown)."""
+class DayCount(NamedTuple):
+    """Days of one child on one unit in one category at one quotient (``None``: unknown).
+
+    A named tuple, like ``PricedLine``: a month has about 150,000 of each, and a frozen
+    dataclass costs several times more to build (``bench/invoicing.py``)."""
 
     child_id: int
     unit_id: int
@@ -87,8 +90,7 @@ class FamilyFacts:
     counts: tuple[DayCount, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class PricedLine:
+class PricedLine(NamedTuple):
     child_id: int
     unit_id: int
     tariff_id: int

@@ -370,8 +370,8 @@ PROPERTY = settings(max_examples=200, deadline=None, database=None)
 @given(scenarios(), st.data())
 def test_a_higher_quotient_never_lowers_the_total(scenario, data):
     facts, tariffs, grids, missing = scenario
-    raised = tuple(replace(c, quotient=None if c.quotient is None
-                           else c.quotient + data.draw(st.integers(0, 2_000)))
+    raised = tuple(c._replace(quotient=None if c.quotient is None
+                              else c.quotient + data.draw(st.integers(0, 2_000)))
                    for c in facts.counts)
     higher = run((replace(facts, counts=raised), tariffs, grids, missing))
     assert total_cents(higher) >= total_cents(run(scenario))
