@@ -1,5 +1,5 @@
 """Issued documents are never edited: the database refuses it (triggers of migration
-treasury 0003), while drafts stay free and credit notes and cancellations still work."""
+treasury 0004), while drafts stay free and credit notes and cancellations still work."""
 
 from datetime import date
 
