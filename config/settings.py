@@ -265,6 +265,10 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+    # Any process may send a task (``load_demo`` does, before ``rundev`` starts the
+    # worker): the folders must exist first, or kombu fails on a fresh machine.
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 elif CELERY_BROKER_URL.startswith("redis"):
     # Must exceed every countdown/ETA we use, or Redis delivers the task again.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}

@@ -6,6 +6,8 @@ the loader must be idempotent (``load_demo`` runs at every ``make run``).
 
 from collections.abc import Callable
 
+from django.db import transaction
+
 _loaders: list[tuple[int, str, Callable]] = []
 
 
@@ -21,10 +23,15 @@ def register_demo_loader(*, order: int = 100):
 
 
 def run_demo_loaders(*, commune, size: str, actor) -> list[str]:
-    """Run every loader inside the commune's schema; returns their one-line reports."""
+    """Run every loader inside the commune's schema; returns their one-line reports.
+
+    Each loader runs in a transaction of its own: one that fails half-way (a broker
+    down, Ctrl-C) leaves nothing behind, so the next ``load_demo`` starts it again
+    instead of tripping over its remains (a month's invoicing left started)."""
     reports = []
     for _order, _key, func in _loaders:
-        report = func(commune=commune, size=size, actor=actor)
+        with transaction.atomic():
+            report = func(commune=commune, size=size, actor=actor)
         if report:
             reports.append(report)
     return reports

@@ -10,6 +10,7 @@ are never touched.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -286,6 +287,25 @@ def _send_fan_out(data_dir: str) -> str:
         return result.id
     finally:
         producer.close()
+
+
+def test_commands_queue_tasks_on_a_fresh_machine_before_any_worker(throwaway_platform):
+    """``make run`` loads the demo (which queues tasks) before ``rundev`` starts the
+    worker: on a fresh data folder the filesystem broker's folders must already exist."""
+    broker = Path(throwaway_platform["PARVIS_DATA_DIR"]) / "celery"
+    shutil.rmtree(broker, ignore_errors=True)  # as on a machine where nothing ran yet
+
+    def manage(*args):
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR,
+                                env=throwaway_platform, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    manage("onboard_commune", "--slug", "neuve", "--name", "Neuve",
+           "--domain", "neuve.parvis.test")
+    assert "2026-11" in manage("run_invoicing", "--commune", "neuve", "--period", "2026-11")
+    assert len(list((broker / "queue").iterdir())) == 1  # the compute task, for the worker
 
 
 def test_rundev_serves_healthz_runs_a_task_and_stops_every_child(throwaway_platform, tmp_path):

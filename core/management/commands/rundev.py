@@ -1,14 +1,14 @@
 """Serve the site and run a real Celery worker and beat, together (``make run``).
 
 Each part is a child process; Ctrl-C stops them all. The broker is whatever
-CELERY_BROKER_URL says (the filesystem broker under .data/celery by default).
+CELERY_BROKER_URL says (the filesystem broker under .data/celery by default; the
+settings create its folders).
 """
 
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -21,10 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="0.0.0.0:8000")
 
     def handle(self, *args, **options):
-        if settings.CELERY_BROKER_URL.startswith("filesystem"):
-            for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
-                if isinstance(folder, str):
-                    Path(folder).mkdir(parents=True, exist_ok=True)
         python = sys.executable
         commands = {
             "worker": [python, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
