@@ -8,7 +8,7 @@ pointing to a file (Docker/Kubernetes secrets).
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -100,3 +100,22 @@ def parse_database_url(url: str) -> dict:
         "PORT": str(port or ""),
         "OPTIONS": query,
     }
+
+
+def database_url(settings: dict) -> str:
+    """The ``DATABASE_URL`` of Django connection settings (``parse_database_url`` back):
+    for child processes (a Celery worker in a test) that must reach the same database."""
+    user = quote(settings.get("USER") or "", safe="")
+    password = settings.get("PASSWORD") or ""
+    credentials = f"{user}:{quote(password, safe='')}" if password else user
+    host, port = settings.get("HOST") or "", settings.get("PORT") or ""
+    query = dict(settings.get("OPTIONS") or {})
+    netloc = credentials + "@" if credentials else ""
+    if host.startswith("/"):
+        query["host"] = host  # a Unix socket directory
+    else:
+        netloc += host + (f":{port}" if port else "")
+    text = urlencode({key: str(value) for key, value in query.items()})
+    return f"postgresql://{netloc}/{quote(settings['NAME'], safe='')}" + (f"?{text}" if text
+                                                                           else "")
+

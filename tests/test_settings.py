@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, parse_database_url
+from config.env import database_url, env_bool, env_int, parse_database_url
 
 PRODUCTION_ENV = {
     "PARVIS_ENV": "production",
@@ -83,6 +83,11 @@ def test_helpers_parse_what_they_should(monkeypatch):
     parsed = parse_database_url("postgresql://u:p%40ss@/base?host=/run/pg&sslmode=require")
     assert parsed["HOST"] == "/run/pg" and parsed["PASSWORD"] == "p@ss"
     assert parsed["NAME"] == "base" and parsed["OPTIONS"] == {"sslmode": "require"}
+    for url in ("postgresql://u:p%40ss@/base?sslmode=require&host=%2Frun%2Fpg",
+                "postgresql://parvis:s%C3%A9cret%2F1@db.example:6543/parvis",
+                "postgresql://postgres@/test_parvis_1?host=%2Ftmp%2Fsocket"):
+        assert parse_database_url(database_url(parse_database_url(url))) == \
+            parse_database_url(url)
 
 
 # Loads the settings (and the apps) in a fresh interpreter with every way out blocked:

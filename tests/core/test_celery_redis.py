@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import connection
 from tenant_schemas_celery.app import CeleryApp
 
+from config.env import database_url
+
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(
     REDIS is None, reason="redis-server is not installed (.ci/run installs Debian's package)")
@@ -52,15 +54,14 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture
 def redis_worker(redis_url, db):
-    db_settings = connection.settings_dict
+    db_settings = connection.settings_dict  # the test database, password included
     env = {
         **os.environ,
         "PARVIS_ENV": "test",
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "CELERY_BROKER_URL": redis_url,
         "CELERY_RESULT_BACKEND": redis_url,
-        "DATABASE_URL": f"postgresql://{db_settings['USER']}@/{db_settings['NAME']}"
-                        f"?host={db_settings['HOST']}",
+        "DATABASE_URL": database_url(db_settings),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
