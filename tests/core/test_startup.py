@@ -32,6 +32,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from psycopg import sql
 
+from config.env import database_url
 from tenants.models import Commune, Domain
 from tests.browser import require_test_database
 
@@ -126,23 +127,25 @@ def _free_port() -> int:
 
 
 def _maintenance_connection():
-    return psycopg.connect(host=settings.DATABASES["default"]["HOST"], user="postgres",
+    """The server's ``postgres`` database (embedded, or the one of ``DATABASE_URL``)."""
+    server = settings.DATABASES["default"]
+    params = {"host": server["HOST"] or None, "port": server["PORT"] or None,
+              "user": server["USER"] or "postgres", "password": server["PASSWORD"] or None}
+    return psycopg.connect(**{key: value for key, value in params.items() if value},
                            dbname="postgres", autocommit=True)
 
 
 @pytest.fixture(scope="module")
 def throwaway_platform(tmp_path_factory):
-    """A database of its own on the embedded server, set up by ``manage.py setup_platform``
+    """A database of its own on the test server, set up by ``manage.py setup_platform``
     as ``make install`` would, and the environment that points every process at it."""
     name = f"parvis_smoke_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    host = settings.DATABASES["default"]["HOST"]
-    assert host.startswith("/"), "the smoke test expects the embedded server's socket"
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DJANGO", "SENTRY", "CELERY", "STRIPE", "PARVIS", "PYTEST"))
            and key not in ("DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "SITE_PORT")}
     env.update({
         "PARVIS_ENV": "dev",
-        "DATABASE_URL": f"postgresql://postgres@/{name}?host={host}",
+        "DATABASE_URL": database_url({**settings.DATABASES["default"], "NAME": name}),
         # Broker folders, beat schedule and media: not the developer's .data.
         "PARVIS_DATA_DIR": str(tmp_path_factory.mktemp("rundev-data")),
         "LOCALSTRIPE_PORT": str(_free_port()),
