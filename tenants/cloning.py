@@ -16,7 +16,9 @@ triggers. Constraint and index names are kept: later migrations find them by nam
 Anything else in the template (a view, a standalone sequence, a function or a
 type in the template schema) is refused with an error rather than silently left
 out; ``tests/tenants/test_cloning.py`` compares a clone with the template object
-by object and with a schema built by replaying every migration.
+by object and with a schema built by replaying every migration, so a migration
+that brings something new (or an identity sequence not named after its table and
+column, as a renamed table keeps it) fails there, in CI, not at a town's onboarding.
 """
 
 import functools
@@ -26,7 +28,6 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 
-SUPPORTED_RELKINDS = {"r", "i", "S"}  # tables, indexes, identity sequences
 LIKE_OPTIONS = ("INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED "
                 "INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS")
 
