@@ -17,7 +17,8 @@ What it measures, with 1, 50 and 200 communes already present:
 * **no-op migrate_schemas** -- ``migrate_schemas --tenant
   --executor=multiprocessing`` over every commune schema when nothing is left
   to apply (a deploy without new migration), extrapolated linearly to 1,000
-  communes;
+  communes; and ``tenant_schemas_behind()``, the check ``setup_platform`` runs
+  first so that such a deploy skips that command;
 * **same DB session** -- ``SAME_SESSION_REPEATS`` onboardings in a row on one
   database connection, as a long-lived process (shell, script, Celery worker)
   would do them (django-tenants' own clone function, used until 2026-12, got
@@ -217,6 +218,20 @@ def time_noop_migrate(repeats: int) -> list[float]:
     return durations
 
 
+def time_behind_check(repeats: int) -> list[float]:
+    """Time ``tenant_schemas_behind()``: what ``setup_platform`` runs instead of a no-op
+    ``migrate_schemas`` when no schema misses a migration."""
+    from tenants.selectors import tenant_schemas_behind
+
+    durations = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        behind = tenant_schemas_behind()
+        durations.append(time.perf_counter() - start)
+        assert behind == [], behind
+    return durations
+
+
 def tenant_schema_count() -> int:
     """Schemas ``migrate_schemas --tenant`` visits: every tenant except public."""
     from tenants.models import Commune
@@ -262,22 +277,33 @@ def print_same_session(level: int, totals: list[float], steps: dict[str, list[fl
     print("clone SQL (s):   " + " ".join(f"{t:5.2f}" for t in steps["clone_sql"]), flush=True)
 
 
-def print_noop(rows: list[tuple[int, int, list[float]]]) -> None:
+def print_noop(rows: list[tuple[int, int, list[float], list[float]]]) -> None:
     print_header("No-op migrate_schemas --tenant --executor=multiprocessing (seconds)")
     print(f"{'communes':>9} {'schemas':>8} {'runs':>5} {'median':>8} {'min':>8} {'max':>8} "
           f"{'ms/schema':>10}")
-    for level, schemas, durations in rows:
+    for level, schemas, durations, _checks in rows:
         median = statistics.median(durations)
         print(f"{level:>9} {schemas:>8} {len(durations):>5} {fmt(durations)} "
               f"{1000 * median / schemas:>10.1f}")
-    level, schemas, durations = rows[-1]
+    print_header("What setup_platform runs instead when no schema misses a migration: "
+                 "tenant_schemas_behind() (seconds)")
+    print(f"{'communes':>9} {'schemas':>8} {'runs':>5} {'median':>8} {'min':>8} {'max':>8} "
+          f"{'ms/schema':>10}")
+    for level, schemas, _durations, checks in rows:
+        median = statistics.median(checks)
+        print(f"{level:>9} {schemas:>8} {len(checks):>5} {fmt(checks)} "
+              f"{1000 * median / schemas:>10.2f}")
+    level, schemas, _durations, checks = rows[-1]
+    print(f"Extrapolated to {EXTRAPOLATE_TO:,} communes: "
+          f"{statistics.median(checks) / schemas * (EXTRAPOLATE_TO + 1):.1f} s")
+    level, schemas, durations, _checks = rows[-1]
     median = statistics.median(durations)
     proportional = median / schemas * (EXTRAPOLATE_TO + 1)
     print(f"Extrapolated to {EXTRAPOLATE_TO:,} communes ({EXTRAPOLATE_TO + 1} schemas), "
           f"proportional to the {level}-commune figure: {proportional:.1f} s")
     if len(rows) >= 2:
-        xs = [schemas for _, schemas, _ in rows]
-        ys = [statistics.median(durations) for _, _, durations in rows]
+        xs = [schemas for _, schemas, _, _ in rows]
+        ys = [statistics.median(durations) for _, _, durations, _ in rows]
         slope, intercept = statistics.linear_regression(xs, ys)
         fitted = intercept + slope * (EXTRAPOLATE_TO + 1)
         print(f"Least-squares line over the levels: {intercept:.2f} s + "
@@ -319,7 +345,8 @@ def main() -> None:
         clone = time_creations(onboard, REPEATS)
         plain = time_creations(create_by_plain_migrate, PLAIN_REPEATS)
         print_level(level, clone, plain)
-        noop_rows.append((level, tenant_schema_count(), time_noop_migrate(NOOP_REPEATS)))
+        noop_rows.append((level, tenant_schema_count(), time_noop_migrate(NOOP_REPEATS),
+                          time_behind_check(NOOP_REPEATS)))
 
     fresh_session()
     same_totals, same_steps = time_creations(onboard, SAME_SESSION_REPEATS, fresh=False)

@@ -34,6 +34,7 @@ from psycopg import sql
 
 from config.env import database_url
 from tenants.models import Commune, Domain
+from tenants.selectors import tenant_schemas_behind
 from tests.browser import require_test_database
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -116,6 +117,40 @@ def test_setup_platform_is_idempotent_and_keeps_the_template_migrated(autocommit
     assert not [domain for domain in before["domains"] if domain[1] == TEMPLATE]
     assert {host for host, schema, _primary in before["domains"] if schema == "public"} >= set(
         settings.VENDOR_HOSTS)
+
+
+def test_a_deploy_without_new_migrations_checks_the_schemas_instead_of_migrating(
+        autocommit_db, monkeypatch):
+    from tenants.management.commands import setup_platform
+
+    run_setup_platform()
+    assert tenant_schemas_behind() == []
+    calls = []
+    real_call_command = setup_platform.call_command
+    monkeypatch.setattr(setup_platform, "call_command",
+                        lambda *args, **kwargs: calls.append(kwargs) or
+                        real_call_command(*args, **kwargs))
+    out = StringIO()
+    call_command("setup_platform", verbosity=1, stdout=out)
+    assert "nothing to migrate" in out.getvalue()
+    assert [kwargs for kwargs in calls if kwargs.get("tenant")] == []  # public only
+    assert [kwargs.get("shared") for kwargs in calls] == [True]
+
+
+def test_a_schema_missing_a_migration_is_found_and_gets_migrated(db, monkeypatch):
+    from tenants.management.commands import setup_platform
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM beta.django_migrations WHERE app = 'treasury' "
+                       "AND name = '0005_line_references_by_statement'")
+    assert tenant_schemas_behind() == ["beta"]
+    calls = []
+    monkeypatch.setattr(setup_platform, "call_command",
+                        lambda *args, **kwargs: calls.append((args, kwargs)))
+    out = StringIO()
+    call_command("setup_platform", verbosity=1, stdout=out)
+    assert "1 schema(s) behind the code: beta" in out.getvalue()
+    assert calls[-1][0] == ("migrate_schemas",) and calls[-1][1]["tenant"] is True
 
 
 # --- rundev, as a subprocess tree on a throwaway database ---------------------------
