@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import ClassLevel, Facility, Residency, Unit
+from portal.models import Civility, ClassLevel, Facility, Residency, Unit
 
 ERROR_DAY_FUTURE = _("Attendance cannot be recorded for a day that has not come yet.")
 ERROR_MERGE_SAME = _("Choose two different records.")
@@ -78,12 +78,26 @@ class FamilyCreateForm(FamilyForm):
     residency = None
 
 
-class GuardianAddForm(forms.Form):
+CIVILITY_CHOICES = [("", "—"), *Civility.choices]
+
+
+class GuardianEditForm(forms.Form):
+    civility = forms.ChoiceField(label=_("Civility"), choices=CIVILITY_CHOICES, required=False,
+                                 help_text=_("Printed on letters and sent to the treasury."))
     first_name = forms.CharField(label=_("First name"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150)
-    email = forms.CharField(label=_("E-mail address"), max_length=254, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     is_payer = forms.BooleanField(label=_("Pays the invoices"), required=False)
+
+    @classmethod
+    def for_guardian(cls, guardian, data=None) -> "GuardianEditForm":
+        return cls(data, initial={name: getattr(guardian, name) for name in cls.base_fields})
+
+
+class GuardianAddForm(GuardianEditForm):
+    email = forms.CharField(label=_("E-mail address"), max_length=254, required=False)
+
+    field_order = ["civility", "first_name", "last_name", "email", "phone", "is_payer"]
 
 
 class ChildAddForm(forms.Form):

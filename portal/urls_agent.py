@@ -19,6 +19,8 @@ urlpatterns = [
          name="agent_guardian_merge"),
     path(f"{FAMILY}responsables/<int:guardian_id>/inviter/", agent.guardian_invite_send,
          name="agent_guardian_invite"),
+    path(f"{FAMILY}responsables/<int:guardian_id>/modifier/", agent.guardian_edit,
+         name="agent_guardian_edit"),
     path(f"{FAMILY}enfants/ajouter/", agent.child_new, name="agent_child_new"),
     path(f"{FAMILY}enfants/<int:child_id>/personnes-autorisees/ajouter/",
          agent_pickups.pickup_new, name="agent_pickup_new"),

@@ -21,6 +21,7 @@ from portal.models.catalogue import (  # noqa: F401
 from portal.models.family import (  # noqa: F401
     AuthorisedPickup,
     Child,
+    Civility,
     ClassLevel,
     Family,
     FamilyDocument,

@@ -11,6 +11,14 @@ class Residency(models.TextChoices):
     NON_RESIDENT = "non_resident", _("lives outside the commune")
 
 
+class Civility(models.TextChoices):
+    """How a guardian is addressed; also sent to the treasury (Hélios ``Civilite``), whose
+    closed list has these two (it refuses "Mademoiselle")."""
+
+    MR = "M", _("Mr")
+    MRS = "MME", _("Mrs")
+
+
 class ClassLevel(models.TextChoices):
     CRECHE = "creche", _("day care")
     PS = "PS", _("petite section")
@@ -59,6 +67,8 @@ class Guardian(models.Model):
     """A legal guardian (responsable légal) of one household, maybe with a parent account."""
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="guardians")
+    civility = models.CharField(_("civility"), max_length=3, choices=Civility.choices,
+                                blank=True)
     first_name = models.CharField(_("first name"), max_length=150)
     last_name = models.CharField(_("last name"), max_length=150)
     search_name = models.CharField(max_length=310, db_index=True, editable=False)
@@ -80,6 +90,11 @@ class Guardian(models.Model):
 
     def __str__(self):
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def addressed_as(self) -> str:
+        """"Mme Camille Martin" (the civility's label), or the name alone."""
+        return f"{self.get_civility_display()} {self}".strip()
 
 
 class Child(models.Model):

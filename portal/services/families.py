@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from core.journal import Actor, journal_record
 from portal.models import (
     Child,
+    Civility,
     ClassLevel,
     Family,
     Guardian,
@@ -46,6 +47,7 @@ ERROR_GUARDIAN_EMAIL_TAKEN = gettext_lazy(
 )
 ERROR_BIRTH_DATE_FUTURE = gettext_lazy("The birth date is in the future.")
 ERROR_CLASS_UNKNOWN = gettext_lazy("Unknown class.")
+ERROR_CIVILITY_UNKNOWN = gettext_lazy("Choose Mr, Mrs or nothing.")
 ERROR_UNKNOWN_FIELD = "family_update() got unknown fields: %s"
 
 FAMILY_FIELDS = ("reference", "name", "address_line1", "address_line2", "postcode", "city",
@@ -243,17 +245,31 @@ def _guardian_email_owner(email: str, *, exclude_pk=None) -> Guardian | None:
     return found.select_related("family").first()
 
 
-def guardian_add(
-    *, family: Family, first_name: str, last_name: str, actor: Actor, email: str = "",
-    phone: str = "", is_payer: bool = False,
-) -> Guardian:
-    """Add a legal guardian; an e-mail address identifies one guardian in the commune."""
+def clean_civility(value: str) -> str:
+    """'' (unknown) or a ``Civility`` value."""
+    value = (value or "").strip()
+    if value and value not in Civility.values:
+        raise ValidationError(ERROR_CIVILITY_UNKNOWN)
+    return value
+
+
+def guardian_identity_errors(*, first_name: str, last_name: str) -> dict[str, list]:
     errors: dict[str, list] = {}
-    first_name, last_name = first_name.strip(), last_name.strip()
     if not first_name:
         errors["first_name"] = [ERROR_FIRST_NAME_REQUIRED]
     if not last_name:
         errors["last_name"] = [ERROR_LAST_NAME_REQUIRED]
+    return errors
+
+
+def guardian_add(
+    *, family: Family, first_name: str, last_name: str, actor: Actor, email: str = "",
+    phone: str = "", is_payer: bool = False, civility: str = "",
+) -> Guardian:
+    """Add a legal guardian; an e-mail address identifies one guardian in the commune."""
+    first_name, last_name = first_name.strip(), last_name.strip()
+    errors = guardian_identity_errors(first_name=first_name, last_name=last_name)
+    civility = _collect(errors, "civility", clean_civility, civility)
     email = _collect(errors, "email", clean_email, email)
     phone = _collect(errors, "phone", clean_phone, phone)
     if errors:
@@ -264,7 +280,7 @@ def guardian_add(
             raise ValidationError(
                 {"email": [ERROR_GUARDIAN_EMAIL_TAKEN % {"reference": owner.family.reference}]})
         guardian = Guardian(
-            family=family, first_name=first_name, last_name=last_name,
+            family=family, civility=civility, first_name=first_name, last_name=last_name,
             search_name=guardian_search_name(first_name=first_name, last_name=last_name),
             email=email, phone=phone, search_phone=normalize_phone(phone), is_payer=is_payer,
         )
@@ -278,9 +294,9 @@ def guardian_add(
             actor=actor, action="guardian.added", target=family,
             summary=_("Guardian %(name)s added to family %(family)s")
             % {"name": guardian, "family": family.reference},
-            changes={"guardian_id": guardian.pk, "first_name": first_name,
-                     "last_name": last_name, "email": email, "phone": phone,
-                     "is_payer": is_payer},
+            changes={"guardian_id": guardian.pk, "civility": civility,
+                     "first_name": first_name, "last_name": last_name, "email": email,
+                     "phone": phone, "is_payer": is_payer},
         )
     return guardian
 

@@ -1,6 +1,6 @@
-"""Writes about a household's guardians: parent-account invitations, the supporting
-documents guardians send (certificates, QF proof) and their review by an agent.
-Each writes one journal entry."""
+"""Writes about a household's guardians: corrections of their details, parent-account
+invitations, the supporting documents guardians send (certificates, QF proof) and their
+review by an agent. Each writes one journal entry."""
 
 import datetime
 
@@ -17,6 +17,13 @@ from accounts.models import AccountType, User
 from accounts.services import ERROR_EMAIL_TAKEN, activation_url, stored_file_create
 from core.journal import Actor, journal_record
 from portal.models import Child, Family, FamilyDocument, Guardian, Membership
+from portal.normalize import normalize_phone
+from portal.services.families import (
+    clean_civility,
+    clean_phone,
+    guardian_identity_errors,
+    guardian_search_name,
+)
 
 ERROR_GUARDIAN_NO_EMAIL = gettext_lazy(
     "This guardian has no e-mail address: add one before sending an invitation.")
@@ -29,6 +36,42 @@ ERROR_DOCUMENT_VALIDITY_REQUIRED = gettext_lazy(
     "Enter the date until which the document is valid.")
 ERROR_DOCUMENT_EXPIRED = gettext_lazy(
     "This document is no longer valid: send a document valid until today or later.")
+
+
+def guardian_update(*, guardian: Guardian, actor: Actor, civility: str, first_name: str,
+                    last_name: str, phone: str, is_payer: bool) -> Guardian:
+    """Correct a guardian's civility, names, phone or payer flag. The e-mail address
+    (a parent's login, the commune-wide identity of a guardian) is not changed here.
+    Journals each field that changed, before and after; nothing changed, nothing
+    written."""
+    first_name, last_name = first_name.strip(), last_name.strip()
+    errors = guardian_identity_errors(first_name=first_name, last_name=last_name)
+    values = {"first_name": first_name, "last_name": last_name, "is_payer": bool(is_payer)}
+    for field, clean, value in (("civility", clean_civility, civility),
+                                ("phone", clean_phone, phone)):
+        try:
+            values[field] = clean(value)
+        except ValidationError as exc:
+            errors.setdefault(field, []).extend(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        locked = Guardian.objects.select_for_update().select_related("family").get(
+            pk=guardian.pk)
+        changes = {field: [getattr(locked, field), value] for field, value in values.items()
+                   if getattr(locked, field) != value}
+        if not changes:
+            return locked
+        for field, value in values.items():
+            setattr(locked, field, value)
+        locked.search_name = guardian_search_name(first_name=first_name, last_name=last_name)
+        locked.search_phone = normalize_phone(locked.phone)
+        locked.save()
+        journal_record(actor=actor, action="guardian.updated", target=locked.family,
+                       summary=_("Guardian %(name)s updated (family %(family)s)") % {
+                           "name": locked, "family": locked.family.reference},
+                       changes={"guardian_id": locked.pk, **changes})
+    return locked
 
 
 def _send_invitation_email(*, email: str, url: str, commune_name: str) -> None:

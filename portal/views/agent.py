@@ -32,6 +32,7 @@ from portal.forms_agent import (
     FamilyForm,
     FamilySearchForm,
     GuardianAddForm,
+    GuardianEditForm,
     GuardianMergeForm,
     JournalFilterForm,
     parse_month,
@@ -44,7 +45,7 @@ from portal.services.families import (
     family_update,
     guardian_add,
 )
-from portal.services.guardians import family_document_review, guardian_invite
+from portal.services.guardians import family_document_review, guardian_invite, guardian_update
 from portal.services.merge import child_merge, guardian_merge
 
 JOURNAL_PAGE_SIZE = 50
@@ -188,6 +189,27 @@ def child_new(request, family_id):
     return render(request, "portal/agent/form.html", {
         "form": form, "family": family, "back_url": _family_url(family),
         "title": _("Add a child to family %(name)s") % {"name": family.name},
+    })
+
+
+@capability_required(MANAGE)
+@require_http_methods(["GET", "POST"])
+def guardian_edit(request, family_id, guardian_id):
+    family = access_family(request, family_id)
+    guardian = selectors.family_guardian(family, guardian_id)
+    form = GuardianEditForm.for_guardian(guardian, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            guardian = guardian_update(guardian=guardian, actor=actor_from_request(request),
+                                       **form.cleaned_data)
+        except ValidationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("Guardian %(name)s saved.") % {"name": guardian})
+            return redirect(_family_url(family, "responsables"))
+    return render(request, "portal/agent/form.html", {
+        "form": form, "family": family, "back_url": _family_url(family, "responsables"),
+        "title": _("Guardian %(name)s") % {"name": guardian},
     })
 
 

@@ -28,6 +28,7 @@ PAGES = [
     ("/agents/familles/{family}/modifier/", MANAGE),
     ("/agents/familles/{family}/responsables/ajouter/", MANAGE),
     ("/agents/familles/{family}/responsables/fusion/", MANAGE),
+    ("/agents/familles/{family}/responsables/{guardian}/modifier/", MANAGE),
     ("/agents/familles/{family}/enfants/ajouter/", MANAGE),
     ("/agents/fusion/enfants/?q=lea", MANAGE),
     ("/agents/pointage/?unite={unit}", ATTENDANCE),
@@ -83,6 +84,7 @@ def test_actions_reject_get(world, as_actor, client_a, url):
 @pytest.mark.parametrize("url", [
     "/agents/familles/{family}/", "/agents/familles/{family}/modifier/",
     "/agents/familles/{family}/enfants/ajouter/",
+    "/agents/familles/{family}/responsables/{guardian}/modifier/",
     "/agents/fusion/enfants/?keep={child}&remove={child}",
 ])
 def test_an_agent_of_commune_b_cannot_reach_a_family_of_a(world, client_b, commune_b, url):
@@ -109,7 +111,8 @@ def test_objects_of_another_family_are_not_reached_through_a_family_url(world, c
     as_actor(Role.ADMINISTRATOR)
     for url in ("/agents/familles/{other}/documents/{document}/examen/",
                 "/agents/familles/{other}/absences/{absence}/examen/",
-                "/agents/familles/{other}/responsables/{guardian}/inviter/"):
+                "/agents/familles/{other}/responsables/{guardian}/inviter/",
+                "/agents/familles/{other}/responsables/{guardian}/modifier/"):
         response = client_a.post(fill(url, {**world, "other": other}), {"decision": "yes"})
         assert response.status_code == 404
     with commune_a:

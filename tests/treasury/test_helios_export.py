@@ -88,6 +88,19 @@ def test_the_ormc_file_validates_and_carries_the_invoice(overdue):
     assert ActionLog.objects.filter(action="treasury.helios_build").count() == 1
 
 
+def test_each_debtor_gets_the_civility_of_its_paying_guardian(overdue):
+    from portal.models import Guardian
+
+    first, second = overdue  # pieces 1 and 2; the commune's default civility is M
+    Guardian.objects.filter(family=first.family).update(civility="MME")
+    Guardian.objects.filter(family=second.family).update(civility="")
+    bordereau = helios_bordereau_build(invoices=overdue, with_pdf=False, actor=SYSTEM)
+    assert bordereau.status == BordereauStatus.VALID, bordereau.errors
+    root = parse(bordereau)
+    assert values(root, ".//Piece[1]//InfoTiers/Civilite") == ["MME"]
+    assert values(root, ".//Piece[2]//InfoTiers/Civilite") == ["M"]  # unknown: the default
+
+
 def test_accents_are_latin1_bytes_and_the_euro_is_transliterated(overdue):
     configure_helios(budget_label="Régie 5 € – été")
     content = bytes(helios_bordereau_build(invoices=overdue, with_pdf=False,

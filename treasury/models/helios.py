@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.models import Civility
 from tenants.validators import validate_siret
 
 ERROR_ID_POST = _("The codique of the poste comptable is 6 or 7 digits, or 02A/02B followed "
@@ -31,10 +32,8 @@ def validate_product_code(value: str) -> None:
         raise ValidationError(ERROR_PRODUCT_CODE, code="product_code")
 
 
-class Civility(models.TextChoices):
-    # The DGFiP's closed list is not published in DosTech (NOTES §2): keep it here only.
-    MR = "M", _("Mr")
-    MRS = "MME", _("Mrs")
+# Civility: the DGFiP's closed list is not published in DosTech (NOTES §2); the portal's
+# guardian civilities (portal.models.Civility) are the two values known to pass.
 
 
 class HeliosSettings(models.Model):

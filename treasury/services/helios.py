@@ -190,7 +190,7 @@ def _invoice_piece(invoice, index, *, helios, exer, amounts, payer, errors, bord
         errors.add(str(ERROR_ADDRESS) % {"number": number})
     debtor = build.Debtor(
         reference=invoice.family.reference,
-        civility=getattr(payer, "civility", "") or helios.default_civility,
+        civility=(payer.civility if payer else "") or helios.default_civility,
         last_name=payer.last_name if payer else invoice.family.name,
         first_name=payer.first_name if payer else "", street=invoice.debtor_address1,
         complement=invoice.debtor_address2, postcode=invoice.debtor_postcode,
