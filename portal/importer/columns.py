@@ -3,6 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.models import (
+    Civility,
     ClassLevel,
     FamilyQuotient,
 )
@@ -11,6 +12,7 @@ from portal.normalize import normalize_name
 GUARDIAN_ROLES = ("responsable {n}", "resp {n}", "r{n}", "parent {n}", "responsable legal {n}",
                    "representant legal {n}", "representant {n}")
 GUARDIAN_FIELDS = {
+    "civility": ("civilite", "civ", "titre"),
     "last_name": ("nom",),
     "first_name": ("prenom",),
     "email": ("email", "e mail", "mail", "courriel", "adresse email", "adresse mail"),
@@ -36,8 +38,9 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{
         f"g{n}_{what}": (f"{label} responsable {n}", _guardian_aliases(n, what))
         for n in (1, 2)
-        for what, label in (("last_name", "Nom"), ("first_name", "Prénom"),
-                            ("email", "E-mail"), ("phone", "Téléphone"))
+        for what, label in (("civility", "Civilité"), ("last_name", "Nom"),
+                            ("first_name", "Prénom"), ("email", "E-mail"),
+                            ("phone", "Téléphone"))
     },
     "address_line1": ("Adresse", ("adresse", "adresse 1", "adresse ligne 1", "rue", "voie")),
     "address_line2": ("Complément d'adresse", (
@@ -74,6 +77,13 @@ CLASS_ALIASES = {
     "petitesection": ClassLevel.PS, "moyennesection": ClassLevel.MS,
     "grandesection": ClassLevel.GS, "college": ClassLevel.COLLEGE, "6e": ClassLevel.COLLEGE,
     "6eme": ClassLevel.COLLEGE, "sixieme": ClassLevel.COLLEGE,
+}
+# Normalised (portal.normalize.normalize_name) -> Civility value. "Mademoiselle" is read
+# as "Madame": the treasury refuses it.
+CIVILITY_ALIASES = {
+    "m": Civility.MR, "mr": Civility.MR, "monsieur": Civility.MR,
+    "mme": Civility.MRS, "madame": Civility.MRS, "mlle": Civility.MRS,
+    "mademoiselle": Civility.MRS,
 }
 QF_SOURCES = {
     "caf": FamilyQuotient.Source.CAF, "msa": FamilyQuotient.Source.MSA,

@@ -20,6 +20,8 @@ ROW_BIRTH_DATE_FUTURE = gettext_lazy("birth date “%(value)s” is in the futur
 ROW_GUARDIAN_NAME_MISSING = gettext_lazy("missing last name or first name of guardian %(number)d")
 ROW_EMAIL_INVALID = gettext_lazy("invalid e-mail address “%(value)s” (guardian %(number)d)")
 ROW_PHONE_INVALID = gettext_lazy("invalid phone number “%(value)s” (guardian %(number)d)")
+ROW_CIVILITY_INVALID = gettext_lazy(
+    "unknown civility “%(value)s” (guardian %(number)d): M., Mme or nothing")
 ROW_SAME_EMAIL = gettext_lazy("both guardians have the same e-mail address")
 ROW_EMAIL_OTHER_FAMILY = gettext_lazy(
     "the e-mail address %(email)s belongs to a guardian of family %(reference)s")

@@ -228,7 +228,8 @@ class Planner:
                             None)
         if guardian is None:
             guardian = Guardian(
-                family=plan.family, first_name=data.first_name, last_name=data.last_name,
+                family=plan.family, civility=data.civility,
+                first_name=data.first_name, last_name=data.last_name,
                 search_name=data.search_name, email=data.email, phone=data.phone,
                 search_phone=normalize_phone(data.phone),
                 is_payer=data.number == 1 and plan.is_new
@@ -248,6 +249,9 @@ class Planner:
             filled = True
         if data.phone and not guardian.phone:
             guardian.phone, guardian.search_phone = data.phone, normalize_phone(data.phone)
+            filled = True
+        if data.civility and not guardian.civility:
+            guardian.civility = data.civility
             filled = True
         if filled and not getattr(guardian, "_import_new", False):
             guardian._import_changed = True
@@ -337,7 +341,7 @@ class Planner:
             [g for g in guardians if getattr(g, "_import_new", False)], batch_size=500)
         Guardian.objects.bulk_update(
             [g for g in guardians if getattr(g, "_import_changed", False)],
-            ["email", "phone", "search_phone"], batch_size=500)
+            ["email", "phone", "search_phone", "civility"], batch_size=500)
 
         Child.objects.bulk_create([c.child for c in self.children.values() if c.is_new],
                                   batch_size=500)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from portal.importer.columns import (
     ALIASES,
+    CIVILITY_ALIASES,
     CLASS_ALIASES,
     DEFAULT_QF_SOURCE,
     GUARDIAN_FIELDS,
@@ -30,6 +31,7 @@ from portal.importer.messages import (
     ROW_BIRTH_DATE_INVALID,
     ROW_BIRTH_DATE_MISSING,
     ROW_CHILD_NAME_MISSING,
+    ROW_CIVILITY_INVALID,
     ROW_CLASS_UNKNOWN,
     ROW_EMAIL_INVALID,
     ROW_GUARDIAN_NAME_MISSING,
@@ -162,6 +164,7 @@ class GuardianRow:
     last_name: str
     email: str
     phone: str
+    civility: str = ""
 
     @property
     def search_name(self) -> str:
@@ -221,6 +224,10 @@ def parse_row(raw: RawRow, *, schools: dict[str, Facility], today) -> ParsedRow 
             data["phone"] = clean_phone(data["phone"])
         except ValidationError:
             errors.append(ROW_PHONE_INVALID % {"value": data["phone"], "number": number})
+        civility = data["civility"]
+        data["civility"] = CIVILITY_ALIASES.get(normalize_name(civility), "") if civility else ""
+        if civility and not data["civility"]:
+            errors.append(ROW_CIVILITY_INVALID % {"value": civility, "number": number})
         guardians.append(GuardianRow(number=number, **data))
     if len(guardians) == 2 and guardians[0].email and guardians[0].email == guardians[1].email:
         errors.append(str(ROW_SAME_EMAIL))

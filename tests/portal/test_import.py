@@ -18,6 +18,7 @@ from portal.importer import (
     ERROR_COLUMNS_MISSING,
     ROW_BIRTH_DATE_INVALID,
     ROW_CHILD_NAME_MISSING,
+    ROW_CIVILITY_INVALID,
     ROW_CLASS_UNKNOWN,
     ROW_EMAIL_INVALID,
     ROW_EMAIL_OTHER_FAMILY,
@@ -153,6 +154,30 @@ def test_headers_are_matched_whatever_their_case_accents_and_aliases(commune_a):
         family = Family.objects.get(reference="A-7")
         assert family.postcode == "01000"  # the spreadsheet had dropped the leading zero
         assert family.children.get().birth_date == date(2019, 2, 1)
+
+
+def test_civilities_are_read_in_their_usual_spellings_and_fill_a_known_guardian(commune_a):
+    header = ["Référence famille", "Civilité responsable 1", "Nom responsable 1",
+              "Prénom responsable 1", "E-mail responsable 1", "Civ. R2", "Nom responsable 2",
+              "Prénom responsable 2", "Nom enfant", "Prénom enfant", "Date de naissance"]
+    actor = Actor.system("tests")
+    with commune_a:  # known, without civility: the import fills it
+        known = family_create(name="Roux", reference="C3", actor=actor)
+        guardian_add(family=known, first_name="Ana", last_name="Roux", email="ana@exemple.fr",
+                     actor=actor)
+    rows = [["C1", "Madame", "Durand", "Gaëlle", "", "M.", "Durand", "Marc", "Durand", "Zoé",
+             "01/02/2019"],
+            ["C2", "Mlle", "Petit", "Inès", "", "", "", "", "Petit", "Léo", "03/04/2018"],
+            ["C3", "MME", "Roux", "Ana", "ana@exemple.fr", "", "", "", "Roux", "Eva",
+             "05/06/2017"],
+            ["C4", "Docteur", "Blanc", "Jean", "", "", "", "", "Blanc", "Lou", "07/08/2016"]]
+    report = run(commune_a, csv_bytes(rows, header=header), skip_invalid=True)
+    assert [issue.line for issue in report.rejected] == [5]
+    assert line(report, 5) == [str(ROW_CIVILITY_INVALID % {"value": "Docteur", "number": 1})]
+    with commune_a:
+        civilities = dict(Guardian.objects.values_list("first_name", "civility"))
+        assert civilities == {"Gaëlle": "MME", "Marc": "M", "Inès": "MME", "Ana": "MME"}
+        assert not Family.objects.filter(reference="C4").exists()
 
 
 def test_a_file_without_the_required_columns_is_refused(commune_a):
