@@ -36,8 +36,9 @@ ERROR_MERGE_TWO_ACCOUNTS = gettext_lazy(
 def guardian_merge(*, keep: Guardian, remove: Guardian, actor: Actor) -> Guardian:
     """Merge a duplicate guardian of the same family into ``keep``, then delete it.
 
-    Empty contact details of ``keep`` are filled from ``remove``; the parent account
-    moves over; anything else pointing at ``remove`` is moved in one statement each.
+    Empty civility and contact details of ``keep`` are filled from ``remove``; the
+    parent account moves over; anything else pointing at ``remove`` is moved in one
+    statement each.
     """
     if keep.pk == remove.pk:
         raise ValidationError(ERROR_MERGE_SAME)
@@ -50,7 +51,7 @@ def guardian_merge(*, keep: Guardian, remove: Guardian, actor: Actor) -> Guardia
         if keep.user_id and remove.user_id:
             raise ValidationError(ERROR_MERGE_TWO_ACCOUNTS)
         filled = {}
-        for field in ("email", "phone", "user_id"):
+        for field in ("civility", "email", "phone", "user_id"):
             if not getattr(keep, field) and getattr(remove, field):
                 filled[field] = getattr(remove, field)
         moved = _move_relations(Guardian, keep=keep, remove=remove, handled=set())

@@ -322,13 +322,14 @@ def test_guardian_merge_keeps_contact_details_and_account(commune_a, agent, pare
         keep = guardian_add(family=family, first_name="Hélène", last_name="Lefèvre",
                             phone="0612345678", actor=agent)
         remove = guardian_add(family=family, first_name="Helene", last_name="Lefevre",
-                              email="helene@exemple.fr", is_payer=True, actor=agent)
+                              email="helene@exemple.fr", is_payer=True, civility="MME",
+                              actor=agent)
         remove.user = parent_a
         remove.save()
         guardian_merge(keep=keep, remove=remove, actor=agent)
         keep.refresh_from_db()
-        assert (keep.email, keep.phone, keep.user_id, keep.is_payer) == (
-            "helene@exemple.fr", "0612345678", parent_a.pk, True)
+        assert (keep.email, keep.phone, keep.user_id, keep.is_payer, keep.civility) == (
+            "helene@exemple.fr", "0612345678", parent_a.pk, True, "MME")
         assert Guardian.objects.count() == 1
         assert ActionLog.objects.get(action="guardian.merged").changes["removed"]["id"] == \
             remove.pk
