@@ -20,6 +20,7 @@ from core.journal import journal_record
 from portal import calendar
 from portal.models import (
     Child,
+    Civility,
     ClassLevel,
     CommuneProfile,
     Facility,
@@ -62,6 +63,7 @@ FIRST_NAMES = ["Léa", "Emma", "Jade", "Louise", "Alice", "Chloé", "Lina", "Ros
                "Camille"]
 ADULT_NAMES = ["Sophie", "Julie", "Claire", "Nathalie", "Céline", "Aurélie", "Karim", "Nicolas",
                "Julien", "Sébastien", "Thomas", "Stéphane", "Sarah", "Fatima", "Pierre", "Marc"]
+MEN = {"Karim", "Nicolas", "Julien", "Sébastien", "Thomas", "Stéphane", "Pierre", "Marc"}
 CLASS_BY_BIRTH_YEAR = {2023: ClassLevel.PS, 2022: ClassLevel.MS, 2021: ClassLevel.GS,
                        2020: ClassLevel.CP, 2019: ClassLevel.CE1, 2018: ClassLevel.CE2,
                        2017: ClassLevel.CM1, 2016: ClassLevel.CM2}
@@ -138,6 +140,7 @@ def _families(rng: random.Random, spec: dict, slug: str):
                             first_name=first, last_name=last)
                 users.append(user)
             guardians.append((family, Guardian(
+                civility=Civility.MR if first in MEN else Civility.MRS,
                 first_name=first, last_name=last, search_name=normalize_name(last, first),
                 email=email, phone=phone, search_phone=normalize_phone(phone),
                 is_payer=index == 0), user))
