@@ -11,6 +11,7 @@ to the corrected bordereau. An invalid or discarded bordereau gives its number b
 Only one valid bordereau of a kind waits for release at a time."""
 
 import re
+from collections.abc import Mapping
 from datetime import date
 
 from django.conf import settings
@@ -163,7 +164,7 @@ def _service_amounts(invoice_ids) -> dict[int, list]:
 
 
 def _invoice_piece(invoice, index, *, helios, exer, amounts, payer, errors, bordereau_pk,
-                   with_pdf):
+                   with_pdf, pdfs):
     """The ORMC piece of one invoice, and its HeliosPiece row (unsaved)."""
     number = invoice.number
     names = {key: name for key, name, _cents in amounts}
@@ -204,7 +205,8 @@ def _invoice_piece(invoice, index, *, helios, exer, amounts, payer, errors, bord
 
         attachment = build.Attachment(
             id_unique=f"PVS{connection.tenant.pk}B{bordereau_pk}N{num_dette}",
-            name=f"FACTURE_{num_dette}.pdf", content=invoice_pdf(invoice),
+            name=f"FACTURE_{num_dette}.pdf",
+            content=pdfs[invoice.pk] if pdfs is not None else invoice_pdf(invoice),
             description=_("Invoice %(number)s - %(name)s") % {
                 "number": number, "name": invoice.debtor_name})
     piece = build.Piece(id_pce=index, label=_("Invoice %(number)s of %(date)s") % {
@@ -251,9 +253,13 @@ def bordereau_finish(*, bordereau, helios, pieces, rows, errors, objet, issued_o
 
 
 def helios_bordereau_build(*, invoices, with_pdf: bool, actor: Actor,
-                           today: date | None = None) -> HeliosBordereau:
+                           today: date | None = None,
+                           pdfs: Mapping[int, bytes] | None = None) -> HeliosBordereau:
     """An ORMC bordereau (one piece per invoice) of the chosen unpaid invoices, saved
-    valid (offered for release) or invalid with the reasons in French."""
+    valid (offered for release) or invalid with the reasons in French.
+
+    With ``with_pdf``, each invoice's PDF is rendered here, or taken from ``pdfs``
+    (invoice id -> PDF, rendered beforehand: ``treasury.pdf_pool``)."""
     today = today or timezone.localdate()
     ids = sorted({invoice.pk for invoice in invoices})
     if not ids:
@@ -281,7 +287,7 @@ def helios_bordereau_build(*, invoices, with_pdf: bool, actor: Actor,
             piece, row = _invoice_piece(
                 invoice, index, helios=helios, exer=exer, amounts=amounts.get(invoice.pk, []),
                 payer=payers.get(invoice.family_id), errors=errors,
-                bordereau_pk=bordereau.pk, with_pdf=with_pdf)
+                bordereau_pk=bordereau.pk, with_pdf=with_pdf, pdfs=pdfs)
             pieces.append(piece)
             rows.append(row)
         objet = _("Unpaid invoices of the régie, rôle %(number)s") % {
