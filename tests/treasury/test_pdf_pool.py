@@ -54,3 +54,13 @@ def test_the_export_command_attaches_the_pdfs_rendered_by_workers(committed, dja
     for attachment in attachments:
         pdf = gzip.decompress(base64.b64decode(attachment.find("Contenu/Fichier").text))
         assert pdf.startswith(b"%PDF")
+
+
+def test_workers_read_the_callers_commune_only(committed, django_db_blocker):
+    """Ids of one commune's invoices, asked from another commune: nothing is rendered."""
+    _commune, invoices = committed
+    with throwaway_commune(django_db_blocker, "ailleurs") as elsewhere:
+        with django_db_blocker.unblock(), elsewhere:
+            assert not Invoice.objects.exists()
+            with pytest.raises(Exception, match="does not exist"):
+                invoice_pdfs([invoice.pk for invoice in invoices], processes=1)
