@@ -9,7 +9,8 @@ Two pitfalls of the library are handled here:
 
 * a process killed without a clean exit stays in the holder list
   (``.handle_pids.json``) and the server would then never stop: dead pids are
-  dropped before attaching;
+  dropped before attaching; a list left empty or half-written (the file is
+  rewritten in place) is read as no holder instead of failing every start;
 * it warns when ``XDG_RUNTIME_DIR`` is unset and keeps its lock file there: we
   point it at a private folder next to the data.
 """
@@ -28,8 +29,11 @@ def _prune_dead_holders(pgdata: Path) -> None:
 
     holders = DiskList(pgdata / ".handle_pids.json")
     with PostgresServer._lock:
-        pids = holders.get()
-        alive = [pid for pid in pids if pid != os.getpid() and psutil.pid_exists(pid)]
+        try:
+            pids = holders.get()
+        except ValueError:  # rewritten in place by a process killed half-way: unreadable
+            pids = None
+        alive = [pid for pid in pids or [] if pid != os.getpid() and psutil.pid_exists(pid)]
         if alive != pids:
             holders.put(alive)
 

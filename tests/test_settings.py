@@ -162,3 +162,18 @@ def test_sentry_starts_with_a_dsn_without_personal_data_and_sends_nothing_at_sta
     assert probe["before_send"] == "config.sentry"
     # Initialising captured no event and never contacted the DSN host (or anything else).
     assert probe["envelopes"] == [] and probe["connections"] == []
+
+
+@pytest.mark.parametrize("content", ["", "[12", "not json"])
+def test_an_unreadable_holder_list_of_the_embedded_server_is_reset(tmp_path, content):
+    """A process killed while rewriting ``.handle_pids.json`` left it empty, and every
+    later start failed on it; it now counts as no holder (dead pids are dropped too)."""
+    from config.embedded_db import _prune_dead_holders
+
+    holders = tmp_path / ".handle_pids.json"
+    holders.write_text(content)
+    _prune_dead_holders(tmp_path)
+    assert json.loads(holders.read_text()) == []
+    holders.write_text(json.dumps([os.getpid() + 10_000_000, os.getppid()]))
+    _prune_dead_holders(tmp_path)  # a pid that cannot exist is dropped, a live one kept
+    assert json.loads(holders.read_text()) == [os.getppid()]
