@@ -103,7 +103,9 @@ def clean_class_level(value: str) -> str:
     return value or ""
 
 
-def _collect(errors: dict, field: str, func, value):
+def collect(errors: dict, field: str, func, value):
+    """``func(value)``, or ``value`` with ``func``'s messages added to ``errors[field]``:
+    every field is checked and all the errors are reported at once."""
     try:
         return func(value)
     except ValidationError as exc:
@@ -147,9 +149,9 @@ def family_create(
         reference = reference.strip()
         if not reference or len(reference) > 32:
             errors["reference"] = [ERROR_REFERENCE_INVALID]
-    postcode = _collect(errors, "postcode", clean_postcode, postcode)
-    phone = _collect(errors, "phone", clean_phone, phone)
-    email = _collect(errors, "email", clean_email, email)
+    postcode = collect(errors, "postcode", clean_postcode, postcode)
+    phone = collect(errors, "phone", clean_phone, phone)
+    email = collect(errors, "email", clean_email, email)
     if errors:
         raise ValidationError(errors)
     city = city.strip()
@@ -192,7 +194,7 @@ def family_update(*, family: Family, actor: Actor, **fields) -> Family:
                 errors[field] = [ERROR_RESIDENCY_INVALID]
             values[field] = value
         elif field in cleaners:
-            values[field] = _collect(errors, field, cleaners[field], value)
+            values[field] = collect(errors, field, cleaners[field], value)
         else:
             values[field] = (value or "").strip()
     if "name" in values and not values["name"]:
@@ -269,9 +271,9 @@ def guardian_add(
     """Add a legal guardian; an e-mail address identifies one guardian in the commune."""
     first_name, last_name = first_name.strip(), last_name.strip()
     errors = guardian_identity_errors(first_name=first_name, last_name=last_name)
-    civility = _collect(errors, "civility", clean_civility, civility)
-    email = _collect(errors, "email", clean_email, email)
-    phone = _collect(errors, "phone", clean_phone, phone)
+    civility = collect(errors, "civility", clean_civility, civility)
+    email = collect(errors, "email", clean_email, email)
+    phone = collect(errors, "phone", clean_phone, phone)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -322,7 +324,7 @@ def child_add(
         errors["last_name"] = [ERROR_LAST_NAME_REQUIRED]
     if birth_date > timezone.localdate():
         errors["birth_date"] = [ERROR_BIRTH_DATE_FUTURE]
-    class_level = _collect(errors, "class_level", clean_class_level, class_level)
+    class_level = collect(errors, "class_level", clean_class_level, class_level)
     if errors:
         raise ValidationError(errors)
     search_name = child_search_name(first_name=first_name, last_name=last_name)

@@ -21,6 +21,7 @@ from portal.normalize import normalize_phone
 from portal.services.families import (
     clean_civility,
     clean_phone,
+    collect,
     guardian_identity_errors,
     guardian_search_name,
 )
@@ -46,13 +47,9 @@ def guardian_update(*, guardian: Guardian, actor: Actor, civility: str, first_na
     written."""
     first_name, last_name = first_name.strip(), last_name.strip()
     errors = guardian_identity_errors(first_name=first_name, last_name=last_name)
-    values = {"first_name": first_name, "last_name": last_name, "is_payer": bool(is_payer)}
-    for field, clean, value in (("civility", clean_civility, civility),
-                                ("phone", clean_phone, phone)):
-        try:
-            values[field] = clean(value)
-        except ValidationError as exc:
-            errors.setdefault(field, []).extend(exc.messages)
+    values = {"first_name": first_name, "last_name": last_name, "is_payer": bool(is_payer),
+              "civility": collect(errors, "civility", clean_civility, civility),
+              "phone": collect(errors, "phone", clean_phone, phone)}
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
