@@ -189,18 +189,22 @@ def _migration_graph() -> MigrationLoader:
     return MigrationLoader(None, ignore_no_migrations=True)
 
 
-def migrations_missing(schema: str) -> list[tuple[str, str]]:
-    """Migrations of the project that ``schema`` has not recorded as applied.
+def unrecorded(applied: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The project's migrations missing from ``applied`` (app, name) records.
 
     A squashed migration counts as applied when every migration it replaces is.
     """
     loader = _migration_graph()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT app, name FROM {quote(schema)}.django_migrations")
-        applied = set(cursor.fetchall())
     return sorted(
         node for node in loader.graph.nodes
         if node not in applied and not (
             node in loader.replacements
             and all(tuple(old) in applied for old in loader.replacements[node].replaces))
     )
+
+
+def migrations_missing(schema: str) -> list[tuple[str, str]]:
+    """Migrations of the project that ``schema`` has not recorded as applied."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT app, name FROM {quote(schema)}.django_migrations")
+        return unrecorded(set(cursor.fetchall()))
