@@ -21,6 +21,35 @@ triggers (0004), the table owner can switch them off; TRUNCATE is not checked.
 
 from django.db import migrations, models
 
+# What a line names: (column of treasury_invoiceline, table it names, word in messages).
+NAMED = (("child_id", "portal_child", "child"), ("unit_id", "portal_unit", "unit"),
+         ("tariff_id", "treasury_tariff", "tariff"))
+
+CHECK = """
+    SELECT count(DISTINCT {column}) INTO wanted FROM new_lines;
+    IF wanted > 0 THEN
+        SELECT count(*) INTO locked FROM (
+            SELECT 1 FROM {table}
+            WHERE id IN (SELECT {column} FROM new_lines) FOR KEY SHARE) found;
+        IF locked < wanted THEN
+            RAISE EXCEPTION 'an invoice line names a {word} that does not exist'
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END IF;"""
+
+DELETED = """
+    {keyword} TG_TABLE_NAME = '{table}' THEN
+        SELECT l.{column} INTO named FROM treasury_invoiceline l
+        WHERE l.{column} IN (SELECT id FROM old_rows) LIMIT 1;"""
+
+PER_TABLE = """
+CREATE TRIGGER {table}_invoice_lines
+    AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION public.parvis_invoice_line_target_deleted();
+CREATE TRIGGER {table}_id_fixed
+    BEFORE UPDATE OF id ON {table} FOR EACH ROW WHEN (OLD.id <> NEW.id)
+    EXECUTE FUNCTION public.parvis_refuse_id_change();"""
+
 FORWARD = """
 SELECT pg_advisory_xact_lock(hashtext('parvis_invoice_line_references'));
 CREATE OR REPLACE FUNCTION public.parvis_invoice_line_references() RETURNS trigger
@@ -28,37 +57,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     wanted bigint;
     locked bigint;
-BEGIN
-    SELECT count(DISTINCT child_id) INTO wanted FROM new_lines;
-    IF wanted > 0 THEN
-        SELECT count(*) INTO locked FROM (
-            SELECT 1 FROM portal_child
-            WHERE id IN (SELECT child_id FROM new_lines) FOR KEY SHARE) found;
-        IF locked < wanted THEN
-            RAISE EXCEPTION 'an invoice line names a child that does not exist'
-                USING ERRCODE = 'foreign_key_violation';
-        END IF;
-    END IF;
-    SELECT count(DISTINCT unit_id) INTO wanted FROM new_lines;
-    IF wanted > 0 THEN
-        SELECT count(*) INTO locked FROM (
-            SELECT 1 FROM portal_unit
-            WHERE id IN (SELECT unit_id FROM new_lines) FOR KEY SHARE) found;
-        IF locked < wanted THEN
-            RAISE EXCEPTION 'an invoice line names a unit that does not exist'
-                USING ERRCODE = 'foreign_key_violation';
-        END IF;
-    END IF;
-    SELECT count(DISTINCT tariff_id) INTO wanted FROM new_lines;
-    IF wanted > 0 THEN
-        SELECT count(*) INTO locked FROM (
-            SELECT 1 FROM treasury_tariff
-            WHERE id IN (SELECT tariff_id FROM new_lines) FOR KEY SHARE) found;
-        IF locked < wanted THEN
-            RAISE EXCEPTION 'an invoice line names a tariff that does not exist'
-                USING ERRCODE = 'foreign_key_violation';
-        END IF;
-    END IF;
+BEGIN""" + "".join(CHECK.format(column=column, table=table, word=word)
+                   for column, table, word in NAMED) + """
     RETURN NULL;
 END
 $$;
@@ -67,16 +67,9 @@ CREATE OR REPLACE FUNCTION public.parvis_invoice_line_target_deleted() RETURNS t
 LANGUAGE plpgsql AS $$
 DECLARE
     named bigint;
-BEGIN
-    IF TG_TABLE_NAME = 'portal_child' THEN
-        SELECT l.child_id INTO named FROM treasury_invoiceline l
-        WHERE l.child_id IN (SELECT id FROM old_rows) LIMIT 1;
-    ELSIF TG_TABLE_NAME = 'portal_unit' THEN
-        SELECT l.unit_id INTO named FROM treasury_invoiceline l
-        WHERE l.unit_id IN (SELECT id FROM old_rows) LIMIT 1;
-    ELSE
-        SELECT l.tariff_id INTO named FROM treasury_invoiceline l
-        WHERE l.tariff_id IN (SELECT id FROM old_rows) LIMIT 1;
+BEGIN""" + "".join(DELETED.format(keyword="IF" if index == 0 else "ELSIF", column=column,
+                                  table=table)
+                   for index, (column, table, _word) in enumerate(NAMED)) + """
     END IF;
     IF named IS NOT NULL THEN
         RAISE EXCEPTION '% % is named by invoice lines and cannot be deleted',
@@ -100,36 +93,14 @@ CREATE TRIGGER treasury_invoiceline_references_insert
 CREATE TRIGGER treasury_invoiceline_references_update
     AFTER UPDATE ON treasury_invoiceline REFERENCING NEW TABLE AS new_lines
     FOR EACH STATEMENT EXECUTE FUNCTION public.parvis_invoice_line_references();
-CREATE TRIGGER portal_child_invoice_lines
-    AFTER DELETE ON portal_child REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.parvis_invoice_line_target_deleted();
-CREATE TRIGGER portal_unit_invoice_lines
-    AFTER DELETE ON portal_unit REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.parvis_invoice_line_target_deleted();
-CREATE TRIGGER treasury_tariff_invoice_lines
-    AFTER DELETE ON treasury_tariff REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.parvis_invoice_line_target_deleted();
-CREATE TRIGGER portal_child_id_fixed
-    BEFORE UPDATE OF id ON portal_child FOR EACH ROW WHEN (OLD.id <> NEW.id)
-    EXECUTE FUNCTION public.parvis_refuse_id_change();
-CREATE TRIGGER portal_unit_id_fixed
-    BEFORE UPDATE OF id ON portal_unit FOR EACH ROW WHEN (OLD.id <> NEW.id)
-    EXECUTE FUNCTION public.parvis_refuse_id_change();
-CREATE TRIGGER treasury_tariff_id_fixed
-    BEFORE UPDATE OF id ON treasury_tariff FOR EACH ROW WHEN (OLD.id <> NEW.id)
-    EXECUTE FUNCTION public.parvis_refuse_id_change();
-"""
+""" + "".join(PER_TABLE.format(table=table) for _column, table, _word in NAMED)
 
 BACKWARD = """
 DROP TRIGGER IF EXISTS treasury_invoiceline_references_insert ON treasury_invoiceline;
 DROP TRIGGER IF EXISTS treasury_invoiceline_references_update ON treasury_invoiceline;
-DROP TRIGGER IF EXISTS portal_child_invoice_lines ON portal_child;
-DROP TRIGGER IF EXISTS portal_unit_invoice_lines ON portal_unit;
-DROP TRIGGER IF EXISTS treasury_tariff_invoice_lines ON treasury_tariff;
-DROP TRIGGER IF EXISTS portal_child_id_fixed ON portal_child;
-DROP TRIGGER IF EXISTS portal_unit_id_fixed ON portal_unit;
-DROP TRIGGER IF EXISTS treasury_tariff_id_fixed ON treasury_tariff;
-"""
+""" + "".join(f"DROP TRIGGER IF EXISTS {table}_invoice_lines ON {table};\n"
+              f"DROP TRIGGER IF EXISTS {table}_id_fixed ON {table};\n"
+              for _column, table, _word in NAMED)
 
 
 def line_key(name: str, target: str) -> migrations.AlterField:
