@@ -3,6 +3,7 @@
 
 from contextlib import contextmanager
 
+import psycopg
 from django.db import connection
 
 from core.journal import Actor
@@ -21,3 +22,12 @@ def throwaway_commune(django_db_blocker, slug: str):
             connection.set_schema_to_public()
             commune.domains.all().delete()
             commune.delete(force_drop=True)
+
+
+def raw_connection(schema: str) -> psycopg.Connection:
+    """A second connection to the test database, in ``schema`` (for committed data)."""
+    settings = connection.settings_dict
+    return psycopg.connect(dbname=settings["NAME"], user=settings["USER"],
+                           host=settings["HOST"] or None, port=settings["PORT"] or None,
+                           password=settings["PASSWORD"] or None,
+                           options=f"-c search_path={schema},public")

@@ -1,14 +1,14 @@
 """What happened in a month, read in set-based SQL for every family at once.
 
-``month_facts`` runs one aggregating statement over reservations, attendance and
-absences of the month (no query per family) and returns, per family, the counts of
-unit-days by child, unit, tariff, QF grid, quotient and category, which
-``treasury.pricing.price_family`` turns into priced lines. Bookings and attendance taps
-are matched in one pass (a hash full join PostgreSQL runs in parallel), and days are
-counted per *stretch*: the days between two dates of the month on which a tariff, the
-grid or some family's quotient changes (``width_bucket`` over those dates). Tariff, grid
-and quotient are the same on every day of a stretch, so they are looked up once per
-stretch rather than once per day. The rules:
+``month_facts`` reads the month's ``treasury_billeddays`` rows (kept counted by the
+database as bookings, taps, absences and memberships change: treasury migration 0006)
+in one statement, no query per family, and returns, per family, the counts of unit-days
+by child, unit, tariff, QF grid, quotient and category, which
+``treasury.pricing.price_family`` turns into priced lines. A row's days are a bit set;
+each tariff, the grid and each family quotient cover a bit set of the month's days too
+(``public.parvis_day_bits``), so the days of a row under one tariff, grid and quotient
+are the bits the three sets and the row share. The rules by which a day falls in a
+category (applied by the triggers, ``public.parvis_billed_days_refresh``):
 
 * a booked day is ``attended`` (or ``late_booking`` when booked after the deadline)
   unless the child was absent: a justified absence covering the day makes it
@@ -30,102 +30,58 @@ from django.db import connection, transaction
 
 from treasury.pricing import Category, ChildInfo, DayCount, FamilyFacts, Grid, TariffRule
 
-# The facts statement hashes a month of attendance taps (about 40 MB for 600,000 taps):
-# with PostgreSQL's default 4 MB it would spill to disk.
-FACTS_WORK_MEM = "64MB"
-
 _FACTS_SQL = """
-WITH absence_days AS (
-    SELECT a.child_id, d::date AS day, bool_or(a.status = 'justified') AS justified
-    FROM portal_absence a,
-         generate_series(GREATEST(a.start_date, %(start)s::date),
-                         LEAST(a.end_date, %(end)s::date), interval '1 day') d
-    WHERE a.end_date >= %(start)s AND a.start_date <= %(end)s
-    GROUP BY 1, 2
+WITH month AS (
+    SELECT %(start)s::date AS first_day, %(end)s::date AS last_day,
+           public.parvis_day_bits(%(start)s, %(end)s, %(start)s, %(end)s) AS every_day
 ),
--- The days of the month on which a tariff, the grid or a family's quotient changes.
-breaks AS (
-    SELECT COALESCE(array_agg(DISTINCT b ORDER BY b), '{}') AS days FROM (
-        SELECT valid_from AS b FROM treasury_tariff
-        UNION ALL SELECT valid_from FROM treasury_quotientgrid
-        UNION ALL SELECT valid_from FROM portal_familyquotient
-        UNION ALL SELECT valid_until + 1 FROM portal_familyquotient
-    ) changes WHERE b > %(start)s AND b <= %(end)s
+-- The days of the month each tariff, grid and quotient covers, as bit sets, and per
+-- unit (for the grid: the commune; per family for quotients) the days none covers.
+tariffs AS (
+    SELECT id, unit_id,
+           public.parvis_day_bits(valid_from, LEAD(valid_from) OVER (
+               PARTITION BY unit_id ORDER BY valid_from) - 1, first_day, last_day) AS bits
+    FROM treasury_tariff, month
 ),
--- Booked days and attendance taps of the month, matched in one pass.
-taps AS (
-    SELECT r.child_id AS booked_child, r.family_id AS booked_family, r.booked_late,
-           COALESCE(r.child_id, att.child_id) AS child_id,
-           COALESCE(r.unit_id, att.unit_id) AS unit_id,
-           COALESCE(r.date, att.date) AS date, att.present
-    FROM (SELECT child_id, unit_id, date, family_id, booked_late FROM portal_reservation
-          WHERE status = 'booked' AND date BETWEEN %(start)s AND %(end)s) r
-    FULL JOIN (SELECT child_id, unit_id, date, present FROM portal_attendance
-               WHERE date BETWEEN %(start)s AND %(end)s) att
-           ON att.unit_id = r.unit_id AND att.date = r.date AND att.child_id = r.child_id
-),
-days AS (
-    SELECT t.child_id, t.unit_id, t.date,
-           CASE WHEN t.booked_child IS NULL THEN pf.family_id
-                ELSE COALESCE(t.booked_family, pf.family_id) END AS family_id,
-           CASE WHEN t.booked_child IS NULL THEN 'no_booking'
-                WHEN t.present THEN
-                     CASE WHEN t.booked_late THEN 'late_booking' ELSE 'attended' END
-                WHEN ad.justified THEN 'justified_absence'
-                WHEN ad.child_id IS NOT NULL OR t.present IS FALSE
-                     THEN 'unjustified_absence'
-                WHEN t.booked_late THEN 'late_booking'
-                ELSE 'attended' END AS category
-    FROM taps t
-    LEFT JOIN (SELECT DISTINCT ON (child_id) child_id, family_id
-               FROM portal_membership ORDER BY child_id, id) pf ON pf.child_id = t.child_id
-    LEFT JOIN absence_days ad ON ad.child_id = t.child_id AND ad.day = t.date
-    WHERE t.booked_child IS NOT NULL OR t.present
+tariff_parts AS (
+    SELECT id, unit_id, bits FROM tariffs WHERE bits <> 0
     UNION ALL
-    SELECT * FROM (
-        SELECT DISTINCT ON (r.child_id, r.unit_id, r.date)
-               r.child_id, r.unit_id, r.date, COALESCE(r.family_id, pf.family_id),
-               'late_cancellation'
-        FROM portal_reservation r
-        LEFT JOIN (SELECT DISTINCT ON (child_id) child_id, family_id
-                   FROM portal_membership ORDER BY child_id, id) pf ON pf.child_id = r.child_id
-        WHERE r.status = 'cancelled' AND r.cancelled_late
-          AND r.date BETWEEN %(start)s AND %(end)s
-          AND NOT EXISTS (SELECT 1 FROM portal_reservation b
-                          WHERE b.child_id = r.child_id AND b.unit_id = r.unit_id
-                            AND b.date = r.date AND b.status = 'booked')
-        ORDER BY r.child_id, r.unit_id, r.date, r.id
-    ) late_cancelled
+    SELECT NULL, unit_id, every_day & ~bit_or(bits) FROM tariffs, month
+    GROUP BY unit_id, every_day
 ),
--- Days counted per stretch between two breaks: tariff, grid and quotient are the same on
--- every day of a stretch, so they are looked up once per stretch, on its first day.
-stretches AS (
-    SELECT family_id, child_id, unit_id, category, min(date) AS day, count(*) AS days
-    FROM days
-    WHERE family_id IS NOT NULL
-    GROUP BY family_id, child_id, unit_id, category,
-             width_bucket(date, (SELECT days FROM breaks))
+grids AS (
+    SELECT id, public.parvis_day_bits(valid_from, LEAD(valid_from) OVER (
+               ORDER BY valid_from) - 1, first_day, last_day) AS bits
+    FROM treasury_quotientgrid, month
 ),
-tariff_ranges AS (
-    SELECT id, unit_id, valid_from,
-           LEAD(valid_from) OVER (PARTITION BY unit_id ORDER BY valid_from) AS valid_to
-    FROM treasury_tariff
+grid_parts AS (
+    SELECT id, bits FROM grids WHERE bits <> 0
+    UNION ALL
+    SELECT NULL, every_day & ~COALESCE(bit_or(bits), 0) FROM month LEFT JOIN grids ON true
+    GROUP BY every_day
 ),
-grid_ranges AS (
-    SELECT id, valid_from, LEAD(valid_from) OVER (ORDER BY valid_from) AS valid_to
-    FROM treasury_quotientgrid
+quotients AS (
+    SELECT family_id, value,
+           public.parvis_day_bits(valid_from, valid_until, first_day, last_day) AS bits
+    FROM portal_familyquotient, month
+    WHERE valid_from <= last_day AND (valid_until IS NULL OR valid_until >= first_day)
+),
+quotient_parts AS (
+    SELECT family_id, value, bits FROM quotients
+    UNION ALL
+    SELECT family_id, NULL, every_day & ~bit_or(bits) FROM quotients, month
+    GROUP BY family_id, every_day
 )
-SELECT s.family_id, s.child_id, s.unit_id, t.id, g.id, q.value, s.category,
-       sum(s.days)::int
-FROM stretches s
-LEFT JOIN tariff_ranges t
-       ON t.unit_id = s.unit_id AND s.day >= t.valid_from
-      AND (t.valid_to IS NULL OR s.day < t.valid_to)
-LEFT JOIN grid_ranges g
-       ON s.day >= g.valid_from AND (g.valid_to IS NULL OR s.day < g.valid_to)
-LEFT JOIN portal_familyquotient q
-       ON q.family_id = s.family_id AND s.day >= q.valid_from
-      AND (q.valid_until IS NULL OR s.day <= q.valid_until)
+SELECT b.family_id, b.child_id, b.unit_id, t.id, g.id, q.value, b.category,
+       sum(bit_count((b.days & COALESCE(t.bits, m.every_day) & g.bits
+                      & COALESCE(q.bits, m.every_day))::bit(64)))::int
+FROM treasury_billeddays b
+CROSS JOIN month m
+LEFT JOIN tariff_parts t ON t.unit_id = b.unit_id
+CROSS JOIN grid_parts g
+LEFT JOIN quotient_parts q ON q.family_id = b.family_id
+WHERE b.month = m.first_day
+  AND (b.days & COALESCE(t.bits, m.every_day) & g.bits & COALESCE(q.bits, m.every_day)) <> 0
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
@@ -178,14 +134,12 @@ def month_bounds(period: date) -> tuple[date, date]:
 
 def month_facts(period: date) -> MonthFacts:
     """Three statements for the whole commune, whatever the number of families (run in a
-    transaction of their own, or the caller's, with ``FACTS_WORK_MEM`` for the facts
-    statement's hash tables)."""
+    transaction of their own, or the caller's)."""
     start, end = month_bounds(period)
     facts = MonthFacts()
     counts: dict[int, list[DayCount]] = {}
     categories = {category.value: category for category in Category}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [FACTS_WORK_MEM])
         cursor.execute(_FACTS_SQL, {"start": start, "end": end})
         for family_id, child_id, unit_id, tariff_id, grid_id, quotient, category, days \
                 in cursor.fetchall():

@@ -9,7 +9,7 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 
-from tests.committed import throwaway_commune
+from tests.committed import raw_connection, throwaway_commune
 from tests.portal.factories import make_unit
 from tests.treasury.factories import book, make_household, make_priced_unit, weekdays
 from treasury.models import Invoice, InvoiceLine, LineKind, Tariff
@@ -102,15 +102,6 @@ def test_django_still_protects_them_first(draft):
 
 
 # --- Against another transaction (committed data, two connections) --------------------
-
-def raw_connection(schema: str) -> psycopg.Connection:
-    settings = connection.settings_dict
-    conn = psycopg.connect(dbname=settings["NAME"], user=settings["USER"],
-                           host=settings["HOST"] or None, port=settings["PORT"] or None,
-                           password=settings["PASSWORD"] or None,
-                           options=f"-c search_path={schema},public")
-    return conn
-
 
 @pytest.fixture
 def committed(django_db_setup, django_db_blocker):

@@ -1,5 +1,6 @@
 """Treasury models (tenant schemas): tariffs, invoices, the payments ledger."""
 
+from treasury.models.billed_days import BilledDays  # noqa: F401
 from treasury.models.helios import (  # noqa: F401
     NUMBERED_STATUSES,
     BordereauKind,
