@@ -24,6 +24,9 @@ Then, in this process, for March 2026:
 * (d) ``invoicing_run_compute`` of a run started by ``invoicing_run_start``, its phases
   timed inside the real run by wrapping the functions ``_compute`` calls;
 * (e) ``invoicing_run_issue`` (numbering, journal, credit application);
+* after the timed runs, what keeping the billed days counted costs elsewhere (one booking
+  changed, the whole month recomputed) and the check that they equal their sources
+  (``bench/invoicing_billed_days.py``);
 
 with the SQL statements of (d) and (e) counted (they must not grow with the number of
 families), the output checked (totals, line sums, gap-free numbers), then (d)+(e) run
@@ -58,6 +61,7 @@ TARGET_SECONDS = 5.0
 WHOLE_REPEATS = 3  # (d)+(e) is judged on the median of this many runs
 
 sys.path.insert(0, str(BASE_DIR))
+from bench.invoicing_billed_days import billed_days_costs  # noqa: E402
 from bench.invoicing_setup import (  # noqa: E402
     DB_NAME,
     PERIOD,
@@ -424,6 +428,7 @@ def main() -> None:
     gc.collect()
     checks_ok, whole, reference_s = measure(commune)
     wholes = [whole] + repeat_runs(commune, WHOLE_REPEATS - 1)
+    checks_ok = billed_days_costs(commune, PERIOD) and checks_ok
     if not verdict(checks_ok, wholes, reference_s):
         sys.exit(1)
 

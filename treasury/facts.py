@@ -30,7 +30,7 @@ from django.db import connection, transaction
 
 from treasury.pricing import Category, ChildInfo, DayCount, FamilyFacts, Grid, TariffRule
 
-_FACTS_SQL = """
+FACTS_SQL = """
 WITH month AS (
     SELECT %(start)s::date AS first_day, %(end)s::date AS last_day,
            public.parvis_day_bits(%(start)s, %(end)s, %(start)s, %(end)s) AS every_day
@@ -140,7 +140,7 @@ def month_facts(period: date) -> MonthFacts:
     counts: dict[int, list[DayCount]] = {}
     categories = {category.value: category for category in Category}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_FACTS_SQL, {"start": start, "end": end})
+        cursor.execute(FACTS_SQL, {"start": start, "end": end})
         for family_id, child_id, unit_id, tariff_id, grid_id, quotient, category, days \
                 in cursor.fetchall():
             if tariff_id is None or grid_id is None:

@@ -7,6 +7,7 @@ from core.journal import Actor
 from portal.models import Attendance, FamilyQuotient, Guardian, Reservation, ReservationStatus
 from portal.normalize import normalize_name
 from tests.portal.factories import make_child, make_unit
+from treasury.facts_sources import billed_days_differences
 from treasury.services.tariffs import tariff_set
 
 SYSTEM = Actor.system("tests")
@@ -63,3 +64,9 @@ def weekdays(start: date, count: int) -> list[date]:
             days.append(day)
         day += timedelta(days=1)
     return days
+
+
+def assert_billed_days_match(period: date) -> None:
+    """The month's billed days (kept by the triggers) say what its sources say."""
+    missing, extra = billed_days_differences(period)
+    assert not missing and not extra, (period, missing, extra)

@@ -21,8 +21,12 @@ from portal.models import (
     Reservation,
     ReservationStatus,
 )
-from tests.treasury.factories import SYSTEM, make_household, make_priced_unit
-from tests.treasury.facts_oracle import assert_facts_match
+from tests.treasury.factories import (
+    SYSTEM,
+    assert_billed_days_match,
+    make_household,
+    make_priced_unit,
+)
 from tests.treasury.simulation_checks import _PER_FAMILY_SQL, _rows
 from treasury.models import Channel, Invoice, InvoiceKind, InvoiceStatus, InvoicingRun
 from treasury.selectors import invoices_with_state
@@ -198,8 +202,8 @@ def correct_month(town: Town, period: date) -> None:
 
 
 def run_month(period: date) -> InvoicingRun:
-    """Invoice the month (after checking the billed days against the oracle)."""
-    assert_facts_match(period)
+    """Invoice the month (after checking the billed days against their sources)."""
+    assert_billed_days_match(period)
     run = invoicing_run_start(period=period, actor=SYSTEM)
     invoicing_run_compute(run_id=run.pk)
     return invoicing_run_issue(run_id=run.pk, actor=SYSTEM)

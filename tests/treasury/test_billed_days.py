@@ -1,15 +1,18 @@
 """The billed days (treasury 0006): kept counted by the database as bookings, taps,
 absences and memberships change, and always equal to what the month's sources say (the
-oracle, ``tests.treasury.facts_oracle``), whatever wrote them and in whatever order."""
+oracle, ``treasury.facts_sources``), whatever wrote them and in whatever order."""
 
 import random
 import threading
 from datetime import date, timedelta
+from io import StringIO
 
 import psycopg
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
+from core.models import ActionLog
 from portal.models import (
     Absence,
     AbsenceStatus,
@@ -20,9 +23,17 @@ from portal.models import (
     ReservationStatus,
 )
 from tests.committed import raw_connection, throwaway_commune
-from tests.treasury.factories import SYSTEM, book, make_household, make_priced_unit, tap, weekdays
-from tests.treasury.facts_oracle import assert_facts_match, billed_rows
+from tests.treasury.factories import (
+    SYSTEM,
+    assert_billed_days_match,
+    book,
+    make_household,
+    make_priced_unit,
+    tap,
+    weekdays,
+)
 from tests.treasury.test_run_stretches import add_household
+from treasury.facts_sources import billed_rows
 from treasury.models import BilledDays
 from treasury.services.tariffs import quotient_grid_set, tariff_set
 
@@ -83,7 +94,7 @@ def test_every_source_change_is_followed(lea):
         (MARCH, unit.pk, family.pk, "unjustified_absence"): bits(3),
         (MARCH, unit.pk, family.pk, "late_cancellation"): bits(5),
         (MARCH, unit.pk, family.pk, "no_booking"): bits(6)}
-    assert_facts_match(MARCH)
+    assert_billed_days_match(MARCH)
 
     absence = Absence.objects.create(child=child, start_date=d(28, 2), end_date=d(4))
     assert billed(child)[MARCH, unit.pk, family.pk, "unjustified_absence"] == bits(2, 3, 4)
@@ -92,7 +103,7 @@ def test_every_source_change_is_followed(lea):
     assert billed(child)[MARCH, unit.pk, family.pk, "justified_absence"] == bits(2, 3, 4)
     Attendance.objects.filter(child=child, date=d(6)).delete()
     assert (MARCH, unit.pk, family.pk, "no_booking") not in billed(child)
-    assert_facts_match(MARCH)
+    assert_billed_days_match(MARCH)
 
     absence.delete()
     Reservation.objects.filter(child=child, date=d(5)).delete()
@@ -100,7 +111,7 @@ def test_every_source_change_is_followed(lea):
     assert billed(child) == {(MARCH, unit.pk, family.pk, "attended"): bits(2, 3, 4)}
     Reservation.objects.filter(child=child).delete()
     assert billed(child) == {}
-    assert_facts_match(MARCH)
+    assert_billed_days_match(MARCH)
 
 
 def test_a_new_household_changes_who_pays_for_unbooked_days(lea):
@@ -109,14 +120,14 @@ def test_a_new_household_changes_who_pays_for_unbooked_days(lea):
     tap(child, unit, d(9, 4), present=True, without_booking=True)
     Membership.objects.filter(child=child).delete()
     assert billed(child) == {}  # nobody to bill: not counted (the oracle agrees)
-    assert_facts_match(MARCH)
+    assert_billed_days_match(MARCH)
     other = add_household(child, "Durand", 500)
     assert billed(child) == {(MARCH, unit.pk, other.pk, "no_booking"): bits(6),
                              (APRIL, unit.pk, other.pk, "no_booking"): bits(9)}
     Membership.objects.create(child=child, family=family)  # the first household stays
     assert {key[2] for key in billed(child)} == {other.pk}
     for period in (MARCH, APRIL):
-        assert_facts_match(period)
+        assert_billed_days_match(period)
 
 
 def test_one_statement_over_many_children_and_months(lea):
@@ -133,7 +144,7 @@ def test_one_statement_over_many_children_and_months(lea):
         Absence(child=kid, start_date=d(30), end_date=d(2, 4), status=AbsenceStatus.JUSTIFIED)
         for kid in kids])
     for period in (MARCH, APRIL):
-        assert_facts_match(period)
+        assert_billed_days_match(period)
     Reservation.objects.all().delete()
     assert not BilledDays.objects.exists()
 
@@ -158,7 +169,7 @@ def test_quotient_tariff_and_grid_changes_are_read_per_day(lea):
     assert len({tariff for tariff, _quotient in quotients}) == 2
     assert any(row[3] is None and row[2] == spare.pk for row in rows)  # days before a tariff
     assert sum(days for row, count in rows.items() for days in [row[7]] * count) == 22 + 1 + 5
-    assert_facts_match(MARCH)
+    assert_billed_days_match(MARCH)
 
 
 @pytest.mark.parametrize("seed", [3, 14, 159])
@@ -214,9 +225,9 @@ def test_random_changes_always_match_the_sources(lea, seed):
             Reservation.objects.filter(child=kid, date__gte=day).delete()
         if step % 20 == 19:
             for period in (MARCH, APRIL):
-                assert_facts_match(period)
+                assert_billed_days_match(period)
     for period in (date(2026, 2, 1), MARCH, APRIL):
-        assert_facts_match(period)
+        assert_billed_days_match(period)
     assert BilledDays.objects.exists()
 
 
@@ -237,7 +248,7 @@ def test_the_rows_of_another_commune_are_never_touched(lea, commune_b):
         assert {row[0] for row in billed_rows(MARCH)} == {_family_b.pk}
 
 
-def test_refreshing_everything_repairs_rows_written_without_the_triggers(lea):
+def test_a_month_written_without_the_triggers_is_found_and_repaired(lea, commune_a):
     family, child, unit = lea
     book(child, unit, [d(2)])
     with connection.cursor() as cursor:
@@ -248,10 +259,20 @@ def test_refreshing_everything_repairs_rows_written_without_the_triggers(lea):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("ALTER TABLE portal_reservation "
                        "ENABLE TRIGGER portal_reservation_billed_days_insert")
-        assert billed(child)[MARCH, unit.pk, family.pk, "attended"] == bits(2)
-        cursor.execute("SELECT public.parvis_billed_days_refresh_all()")
+    assert billed(child)[MARCH, unit.pk, family.pk, "attended"] == bits(2)
+    args = ["check_billed_days", "--commune", commune_a.schema_name, "--period", "2026-03"]
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 rows missing, 1 extra; --repair"):
+        call_command(*args, stdout=out)
+    assert f"missing: family {family.pk}, child {child.pk}" in out.getvalue()
+    assert "days 2" in out.getvalue() and "days 1" in out.getvalue()
+
+    call_command(*args, "--repair", stdout=out)
+    assert "repaired (1 rows recomputed)" in out.getvalue()
     assert billed(child)[MARCH, unit.pk, family.pk, "attended"] == bits(2, 3)
-    assert_facts_match(MARCH)
+    assert ActionLog.objects.filter(action="treasury.billed_days_rebuild").count() == 1
+    call_command(*args, stdout=out)
+    assert "the billed days match their sources" in out.getvalue()
 
 
 # --- Two transactions on the same child (committed data, two connections) ---------------
@@ -292,7 +313,7 @@ def test_two_transactions_booking_the_same_child_both_count(committed, django_db
     with django_db_blocker.unblock(), commune:
         assert sorted(BilledDays.objects.values_list("unit_id", "days")) == \
             sorted([(unit, bits(2)), (other, bits(2))])
-        assert_facts_match(MARCH)
+        assert_billed_days_match(MARCH)
 
 
 def test_changes_under_repeatable_read_are_refused(committed, django_db_blocker):
