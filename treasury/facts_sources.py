@@ -13,7 +13,7 @@ from datetime import date
 
 from django.db import connection, transaction
 
-from treasury.facts import FACTS_SQL, month_bounds
+from treasury.facts import FACTS_SQL, facts_params
 
 SOURCES_SQL = """
 WITH absence_days AS (
@@ -117,10 +117,9 @@ SOURCES_WORK_MEM = "64MB"
 
 
 def _rows(sql: str, period: date) -> Counter:
-    start, end = month_bounds(period)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [SOURCES_WORK_MEM])
-        cursor.execute(sql, {"start": start, "end": end})
+        cursor.execute(sql, facts_params(period))
         return Counter(cursor.fetchall())
 
 
