@@ -43,6 +43,8 @@ from portal.services.merge import (
 )
 from portal.services.quotients import ERROR_QUOTIENT_OVERLAP, ERROR_QUOTIENT_PERIOD, quotient_set
 from tests.portal.factories import make_unit
+from tests.treasury.factories import assert_billed_days_match
+from treasury.models import BilledDays
 
 SASSENAGE = "38360 Sassenage\n38120 Saint-Égrève\n38113"
 
@@ -304,6 +306,10 @@ def test_child_merge_moves_everything_to_the_kept_record(commune_a, agent):
         assert entry.target_id == str(keep.pk)
         assert entry.changes["removed"]["id"] == remove.pk
         assert entry.changes["moved"]["reservations_cancelled"] == 1
+        # The billed days follow (treasury 0006): nothing left under the removed child.
+        assert not BilledDays.objects.filter(child_id=remove.pk).exists()
+        assert BilledDays.objects.filter(child_id=keep.pk).count() == 2  # attended, absence
+        assert_billed_days_match(date(2027, 3, 1))
 
 
 def test_child_merge_refuses_merging_a_record_into_itself(commune_a, agent):
