@@ -1,5 +1,5 @@
-"""An invoice line's child, unit and tariff: checked by the database once per statement
-(treasury migration 0005) with the guarantees of a foreign key."""
+"""An invoice line's child, unit, tariff (treasury migration 0005) and invoice (0007):
+checked by the database once per statement with the guarantees of a foreign key."""
 
 from datetime import date
 
@@ -48,12 +48,12 @@ def refusal(sql, params=()) -> str:
 
 
 def add_line(invoice, **references):
-    InvoiceLine.objects.create(invoice=invoice, kind=LineKind.USAGE, quantity=1,
-                               unit_price_cents=320, amount_cents=320, label="Cantine",
-                               **references)
+    owner = {} if "invoice_id" in references else {"invoice": invoice}
+    InvoiceLine.objects.create(kind=LineKind.USAGE, quantity=1, unit_price_cents=320,
+                               amount_cents=320, label="Cantine", **owner, **references)
 
 
-@pytest.mark.parametrize("field", ["child_id", "unit_id", "tariff_id"])
+@pytest.mark.parametrize("field", ["child_id", "unit_id", "tariff_id", "invoice_id"])
 def test_a_line_naming_a_missing_row_is_refused(draft, field):
     line = draft.lines.get()
     with pytest.raises(IntegrityError, match="does not exist"), transaction.atomic():
@@ -79,7 +79,8 @@ def test_one_bad_reference_among_many_refuses_the_whole_statement(draft):
 
 @pytest.mark.parametrize(("table", "field"), [("portal_child", "child_id"),
                                               ("portal_unit", "unit_id"),
-                                              ("treasury_tariff", "tariff_id")])
+                                              ("treasury_tariff", "tariff_id"),
+                                              ("treasury_invoice", "invoice_id")])
 def test_a_row_named_by_a_line_cannot_be_deleted_or_renumbered(draft, table, field):
     named = getattr(draft.lines.get(), field)
     assert "named by invoice lines" in refusal(f"DELETE FROM {table} WHERE id = %s", [named])

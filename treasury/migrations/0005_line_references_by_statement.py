@@ -22,8 +22,8 @@ triggers (0004), the table owner can switch them off; TRUNCATE is not checked.
 from django.db import migrations, models
 
 # What a line names: (column of treasury_invoiceline, table it names, word in messages).
-NAMED = (("child_id", "portal_child", "child"), ("unit_id", "portal_unit", "unit"),
-         ("tariff_id", "treasury_tariff", "tariff"))
+NAMED = (("child_id", "portal_child", "a child"), ("unit_id", "portal_unit", "a unit"),
+         ("tariff_id", "treasury_tariff", "a tariff"))
 
 CHECK = """
     SELECT count(DISTINCT {column}) INTO wanted FROM new_lines;
@@ -32,7 +32,7 @@ CHECK = """
             SELECT 1 FROM {table}
             WHERE id IN (SELECT {column} FROM new_lines) FOR KEY SHARE) found;
         IF locked < wanted THEN
-            RAISE EXCEPTION 'an invoice line names a {word} that does not exist'
+            RAISE EXCEPTION 'an invoice line names {word} that does not exist'
                 USING ERRCODE = 'foreign_key_violation';
         END IF;
     END IF;"""
@@ -50,7 +50,10 @@ CREATE TRIGGER {table}_id_fixed
     BEFORE UPDATE OF id ON {table} FOR EACH ROW WHEN (OLD.id <> NEW.id)
     EXECUTE FUNCTION public.parvis_refuse_id_change();"""
 
-FORWARD = """
+def functions_sql(named) -> str:
+    """The three trigger functions, for lines naming the (column, table, word) of ``named``
+    (migration 0007 re-creates them with the line's invoice added)."""
+    return """
 SELECT pg_advisory_xact_lock(hashtext('parvis_invoice_line_references'));
 CREATE OR REPLACE FUNCTION public.parvis_invoice_line_references() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -58,7 +61,7 @@ DECLARE
     wanted bigint;
     locked bigint;
 BEGIN""" + "".join(CHECK.format(column=column, table=table, word=word)
-                   for column, table, word in NAMED) + """
+                   for column, table, word in named) + """
     RETURN NULL;
 END
 $$;
@@ -69,7 +72,7 @@ DECLARE
     named bigint;
 BEGIN""" + "".join(DELETED.format(keyword="IF" if index == 0 else "ELSIF", column=column,
                                   table=table)
-                   for index, (column, table, _word) in enumerate(NAMED)) + """
+                   for index, (column, table, _word) in enumerate(named)) + """
     END IF;
     IF named IS NOT NULL THEN
         RAISE EXCEPTION '% % is named by invoice lines and cannot be deleted',
@@ -86,7 +89,10 @@ BEGIN
         USING ERRCODE = 'foreign_key_violation';
 END
 $$;
+"""
 
+
+FORWARD = functions_sql(NAMED) + """
 CREATE TRIGGER treasury_invoiceline_references_insert
     AFTER INSERT ON treasury_invoiceline REFERENCING NEW TABLE AS new_lines
     FOR EACH STATEMENT EXECUTE FUNCTION public.parvis_invoice_line_references();

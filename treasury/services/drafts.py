@@ -4,10 +4,12 @@ the review summary, and writing a batch of drafts.
 Lines are never Django model instances here: priced lines (``PricedLine``) or
 regularisation lines (``DraftLine``) go straight to PostgreSQL ``COPY``. A batch of
 drafts takes four statements whatever its size: the invoice ids (from the table's
-sequence), ``COPY`` of their lines, ``COPY`` of the invoices and the run's progress.
+sequence), ``COPY`` of the invoices, ``COPY`` of their lines (stored by PostgreSQL while
+the next batch is priced) and the run's progress.
 """
 
-from contextlib import contextmanager
+import sys
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from typing import NamedTuple
 
@@ -198,42 +200,83 @@ _PROGRESS_SQL = ("UPDATE treasury_invoicingrun SET progress_done = progress_done
 
 
 @contextmanager
-def drafts_writer(*, run_id: int, period: date, families: int):
-    """Write one batch of drafts (at most ``families``) in its own transaction and move the
-    run's progress by ``families``. Yields ``write(draft)``: the lines go to the server
-    as they are drafted (``COPY``), so that PostgreSQL stores them while the next families
-    are priced; the invoices follow in a second ``COPY`` (the foreign keys are checked at
-    commit). One id per family is taken from the invoices' sequence up front (ids are not
-    document numbers: the ones left unused are a harmless gap)."""
+def drafts_writer(*, run_id: int, period: date):
+    """Write batches of drafts, each batch in its own transaction that moves the run's
+    progress by its number of families. Yields ``write(drafts, families)``.
+
+    A batch is written in two ``COPY`` statements, the invoices (ids taken from the
+    table's sequence) and then their lines; the lines' ``COPY`` is left open when
+    ``write`` returns, so that PostgreSQL stores them while the caller prices the next
+    batch. The next ``write`` (or the end of the block) closes it, which runs the lines'
+    statement checks, and commits. On an error the open batch is rolled back."""
     draft, period_text = str(InvoiceStatus.DRAFT), period.isoformat()
-    invoices = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_IDS_SQL, [families])
-        ids = iter([row[0] for row in cursor.fetchall()])
-        now = timezone.now()
-        with cursor.copy(_LINE_COPY) as copy:
-            write_row = copy.write_row
+    # The open batch: its transaction and cursor, its lines' COPY, its families.
+    open_batch: tuple[ExitStack, ExitStack, object, int] | None = None
 
-            def write(each: Draft) -> None:
-                invoice_id, sign, debtor = next(ids), each.sign, each.debtor
-                for position, line in enumerate(each.lines):
-                    kind = str(line.kind)
-                    write_row((invoice_id, position, line.child_id, line.unit_id,
-                               line.tariff_id, kind, period_text,
-                               line.base_kind if kind == REGULARISATION else "", line.bracket,
-                               sign * line.quantity, line.unit_price_cents,
-                               sign * line.amount_cents, line.label[:255]))
-                invoices.append((invoice_id, each.kind, draft, each.family_id, run_id,
-                                 period_text, "", each.total_cents, "", debtor.name[:310],
-                                 debtor.address1, debtor.address2, debtor.postcode,
-                                 debtor.city, now))
+    def write(drafts: list[Draft], families: int) -> None:
+        nonlocal open_batch
+        finish()
+        outer, inner = ExitStack(), ExitStack()
+        open_batch = None
+        try:
+            outer.enter_context(transaction.atomic())
+            cursor = outer.enter_context(connection.cursor())
+            if drafts:
+                cursor.execute(_IDS_SQL, [len(drafts)])
+                ids = [row[0] for row in cursor.fetchall()]
+                now = timezone.now()
+                with cursor.copy(_INVOICE_COPY) as copy:
+                    for invoice_id, each in zip(ids, drafts, strict=True):
+                        debtor = each.debtor
+                        copy.write_row((invoice_id, each.kind, draft, each.family_id, run_id,
+                                        period_text, "", each.total_cents, "",
+                                        debtor.name[:310], debtor.address1, debtor.address2,
+                                        debtor.postcode, debtor.city, now))
+                write_row = inner.enter_context(cursor.copy(_LINE_COPY)).write_row
+                for invoice_id, each in zip(ids, drafts, strict=True):
+                    sign = each.sign
+                    for position, line in enumerate(each.lines):
+                        kind = str(line.kind)
+                        write_row((invoice_id, position, line.child_id, line.unit_id,
+                                   line.tariff_id, kind, period_text,
+                                   line.base_kind if kind == REGULARISATION else "",
+                                   line.bracket, sign * line.quantity, line.unit_price_cents,
+                                   sign * line.amount_cents, line.label[:255]))
+        except BaseException:
+            abort(outer, inner)
+            raise
+        open_batch = (outer, inner, cursor, families)
 
-            yield write
-        if invoices:
-            with cursor.copy(_INVOICE_COPY) as copy:
-                for row in invoices:
-                    copy.write_row(row)
-        cursor.execute(_PROGRESS_SQL, [families, run_id])
+    def finish() -> None:
+        nonlocal open_batch
+        if open_batch is None:
+            return
+        outer, inner, cursor, families = open_batch
+        open_batch = None
+        try:
+            inner.close()  # the end of the lines' COPY: PostgreSQL checks them
+            cursor.execute(_PROGRESS_SQL, [families, run_id])
+        except BaseException:
+            abort(outer, ExitStack())
+            raise
+        outer.close()  # commit
+
+    def abort(outer: ExitStack, inner: ExitStack) -> None:
+        error = sys.exc_info()
+        try:
+            inner.__exit__(*error)
+        finally:
+            outer.__exit__(*error)  # rolls the batch back
+
+    try:
+        yield write
+    except BaseException:
+        if open_batch is not None:
+            outer, inner, _cursor, _families = open_batch
+            open_batch = None
+            abort(outer, inner)
+        raise
+    finish()
 
 
 def invoice_kind(total: int) -> tuple[str, int]:

@@ -137,9 +137,10 @@ def _compute(run: InvoicingRun) -> None:
                **facts.debtors}
     InvoicingRun.objects.filter(pk=run.pk).update(progress_total=len(family_ids))
     summary = Summary({pk: rule.label for pk, rule in tariffs.items()})
-    for start in range(0, len(family_ids), BATCH_FAMILIES):
-        batch = family_ids[start:start + BATCH_FAMILIES]
-        with drafts_writer(run_id=run.pk, period=run.period, families=len(batch)) as write:
+    with drafts_writer(run_id=run.pk, period=run.period) as write:
+        for start in range(0, len(family_ids), BATCH_FAMILIES):
+            batch = family_ids[start:start + BATCH_FAMILIES]
+            drafts = []
             for family_id in batch:
                 family_facts = facts.families.get(family_id)
                 priced = (price_family(family_facts, tariffs=tariffs, grids=grids,
@@ -160,7 +161,8 @@ def _compute(run: InvoicingRun) -> None:
                 reasons = _family_anomalies(family_facts, debtor)
                 if reasons:
                     summary.add_anomaly(family_id, debtor.name, reasons)
-                write(Draft(family_id, kind, sign * total, sign, debtor, lines))
+                drafts.append(Draft(family_id, kind, sign * total, sign, debtor, lines))
+            write(drafts, len(batch))
     units = {}
     if facts.untariffed_days:
         from portal.models import Unit
