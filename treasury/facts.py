@@ -7,8 +7,11 @@ by child, unit, tariff, QF grid, quotient and category, which
 ``treasury.pricing.price_family`` turns into priced lines. A row's days are a bit set;
 each tariff, the grid and each family quotient cover a bit set of the month's days too
 (``public.parvis_day_bits``), so the days of a row under one tariff, grid and quotient
-are the bits the three sets and the row share. The rules by which a day falls in a
-category (applied by the triggers, ``public.parvis_billed_days_refresh``):
+are the bits the three sets and the row share. The statement neither sorts nor groups:
+its rows are loaded as PostgreSQL produces them, and a count may come twice for one key
+(two quotient records of the same value in the month), which pricing adds up. The
+rules by which a day falls in a category (applied by the triggers,
+``public.parvis_billed_days_refresh``):
 
 * a booked day is ``attended`` (or ``late_booking`` when booked after the deadline)
   unless the child was absent: a justified absence covering the day makes it
@@ -30,9 +33,10 @@ from django.db import connection, transaction
 
 from treasury.pricing import Category, ChildInfo, DayCount, FamilyFacts, Grid, TariffRule
 
-# The facts statement groups about 150,000 rows for a town of 10,000 families: with
-# PostgreSQL's default 4 MB it would sort them on disk.
+# The facts statement hashes the validity parts and a family's quotients; with more
+# than PostgreSQL's default 4 MB the hash joins stay in memory.
 FACTS_WORK_MEM = "32MB"
+STREAM_ROWS = 2_000
 
 FACTS_SQL = """
 WITH tariffs AS (
@@ -73,8 +77,8 @@ quotient_parts AS (
     GROUP BY family_id HAVING %(every_day)s::bigint & ~bit_or(bits) <> 0
 )
 SELECT b.family_id, b.child_id, b.unit_id, t.id, g.id, q.value, b.category,
-       sum(bit_count((b.days & COALESCE(t.bits, %(every_day)s::bigint) & g.bits
-                      & COALESCE(q.bits, %(every_day)s::bigint))::bit(64)))::int
+       bit_count((b.days & COALESCE(t.bits, %(every_day)s::bigint) & g.bits
+                  & COALESCE(q.bits, %(every_day)s::bigint))::bit(64))::int
 FROM treasury_billeddays b
 LEFT JOIN tariff_parts t ON t.unit_id = b.unit_id
 CROSS JOIN grid_parts g
@@ -82,7 +86,6 @@ LEFT JOIN quotient_parts q ON q.family_id = b.family_id
 WHERE b.month = %(start)s
   AND (b.days & COALESCE(t.bits, %(every_day)s::bigint) & g.bits
        & COALESCE(q.bits, %(every_day)s::bigint)) <> 0
-GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
 _FAMILIES_SQL = """
@@ -147,9 +150,9 @@ def month_facts(period: date) -> MonthFacts:
     categories = {category.value: category for category in Category}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [FACTS_WORK_MEM])
-        cursor.execute(FACTS_SQL, facts_params(period))
+        # Streamed: the rows are loaded while PostgreSQL still joins (no sort, no grouping).
         for family_id, child_id, unit_id, tariff_id, grid_id, quotient, category, days \
-                in cursor.fetchall():
+                in cursor.cursor.stream(FACTS_SQL, facts_params(period), size=STREAM_ROWS):
             if tariff_id is None or grid_id is None:
                 facts.untariffed_days[unit_id] = facts.untariffed_days.get(unit_id, 0) + days
                 continue

@@ -117,10 +117,15 @@ SOURCES_WORK_MEM = "64MB"
 
 
 def _rows(sql: str, period: date) -> Counter:
+    """The statement's rows, counts of one key added up (the billed days' statement may
+    give a key twice: ``treasury.facts``)."""
+    days: Counter = Counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [SOURCES_WORK_MEM])
         cursor.execute(sql, facts_params(period))
-        return Counter(cursor.fetchall())
+        for *key, count in cursor.fetchall():
+            days[tuple(key)] += count
+    return Counter(key + (count,) for key, count in days.items())
 
 
 def source_rows(period: date) -> Counter:

@@ -33,8 +33,10 @@ from tests.treasury.factories import (
     weekdays,
 )
 from tests.treasury.test_run_stretches import add_household
+from treasury.facts import month_facts, pricing_rules
 from treasury.facts_sources import billed_rows
-from treasury.models import BilledDays
+from treasury.models import BilledDays, LineKind
+from treasury.pricing import price_family
 from treasury.services.tariffs import quotient_grid_set, tariff_set
 
 MARCH, APRIL = date(2026, 3, 1), date(2026, 4, 1)
@@ -169,6 +171,19 @@ def test_quotient_tariff_and_grid_changes_are_read_per_day(lea):
     assert len({tariff for tariff, _quotient in quotients}) == 2
     assert any(row[3] is None and row[2] == spare.pk for row in rows)  # days before a tariff
     assert sum(days for row, count in rows.items() for days in [row[7]] * count) == 22 + 1 + 5
+    assert_billed_days_match(MARCH)
+
+
+def test_a_quotient_renewed_at_the_same_value_gives_one_line(lea):
+    family, child, unit = lea
+    book(child, unit, weekdays(d(2), 10))  # 2-6 and 9-13 March
+    FamilyQuotient.objects.filter(family=family).update(valid_until=d(8))
+    FamilyQuotient.objects.create(family=family, value=700, source="caf", valid_from=d(9))
+    counts = month_facts(MARCH).families[family.pk].counts
+    assert sorted((count.quotient, count.days) for count in counts) == [(700, 5), (700, 5)]
+    tariffs, grids = pricing_rules()
+    lines = price_family(month_facts(MARCH).families[family.pk], tariffs=tariffs, grids=grids)
+    assert [(line.kind, line.quantity) for line in lines] == [(LineKind.USAGE, 10)]
     assert_billed_days_match(MARCH)
 
 
