@@ -237,7 +237,8 @@ def _rule(tariffs: Mapping[int, TariffRule], tariff_id: int) -> TariffRule:
 
 
 def _day_lines(facts: FamilyFacts, tariffs: Mapping[int, TariffRule],
-               grids: Mapping[int, Grid], missing: str) -> list[tuple[str, PricedLine]]:
+               grids: Mapping[int, Grid], missing: str,
+               language: str | None) -> list[tuple[str, PricedLine]]:
     quantities: dict[DayKey, int] = {}
     brackets: dict[tuple[int, int | None], int] = {}
     resident = facts.resident
@@ -258,7 +259,6 @@ def _day_lines(facts: FamilyFacts, tariffs: Mapping[int, TariffRule],
         for day_key in _day_keys(count.category, rule, bracket, price):
             key = base + day_key
             quantities[key] = quantities.get(key, 0) + days
-    language = get_language()
     return [(reason, PricedLine(
         child_id, unit_id, tariff_id, kind, bracket, days, cents, days * cents,
         _day_label(reason, tariffs[tariff_id].label, bracket, days, cents, language)))
@@ -285,7 +285,10 @@ def _one_line(child_id: int, rule: TariffRule, kind: LineKind, amount: int,
 
 
 def _discount_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule],
-                    seniority: Callable[[int], tuple[date, int]]) -> list[PricedLine]:
+                    seniority: Callable[[int], tuple[date, int]],
+                    language: str | None) -> list[PricedLine]:
+    if len({line.child_id for line in lines}) < 2:
+        return []  # an only child is the eldest: no sibling discount
     base: dict[tuple[int, int], int] = {}
     billed: dict[int, set[int]] = defaultdict(set)  # service -> children billed a day
     for line in lines:
@@ -293,7 +296,7 @@ def _discount_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule],
             key = (line.child_id, line.tariff_id)
             base[key] = base.get(key, 0) + line.amount_cents
             billed[tariffs[line.tariff_id].service_id].add(line.child_id)
-    discounts, language = [], get_language()
+    discounts = []
     ranks: dict[int, dict[int, int]] = {}  # service -> child -> rank (eldest: 1)
     for (child_id, tariff_id), base_cents in base.items():
         rule = tariffs[tariff_id]
@@ -321,12 +324,13 @@ def _discount_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule],
     return discounts
 
 
-def _limit_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule]) -> list[PricedLine]:
+def _limit_lines(lines: list[PricedLine], tariffs: Mapping[int, TariffRule],
+                 language: str | None) -> list[PricedLine]:
     totals: dict[tuple[int, int], int] = {}
     for line in lines:
         key = (line.child_id, line.tariff_id)
         totals[key] = totals.get(key, 0) + line.amount_cents
-    limits, language = [], get_language()
+    limits = []
     for (child_id, tariff_id), total in totals.items():
         rule = tariffs[tariff_id]
         low, high = rule.min_month_cents, rule.max_month_cents
@@ -356,11 +360,12 @@ def price_family(facts: FamilyFacts, *, tariffs: Mapping[int, TariffRule],
     def seniority(child_id: int) -> tuple[date, int]:
         return births.get(child_id, date.max), child_id
 
-    drafts = _day_lines(facts, tariffs, grids, missing)
+    language = get_language()  # labels are memoised per language
+    drafts = _day_lines(facts, tariffs, grids, missing, language)
     day_lines = [line for _reason, line in drafts]
-    discounts = _discount_lines(day_lines, tariffs, seniority)
+    discounts = _discount_lines(day_lines, tariffs, seniority, language)
     drafts += [("", line) for line in discounts]
-    drafts += [("", line) for line in _limit_lines(day_lines + discounts, tariffs)]
+    drafts += [("", line) for line in _limit_lines(day_lines + discounts, tariffs, language)]
     elders: dict[int, tuple[date, int]] = {}
 
     def order(draft: tuple[str, PricedLine]):
