@@ -2,23 +2,19 @@
 the review summary, and writing a batch of drafts.
 
 Lines are never Django model instances here: priced lines (``PricedLine``) or
-regularisation lines (``DraftLine``) go straight to PostgreSQL ``COPY``. A batch of
-drafts takes four statements whatever its size: the invoice ids (from the table's
-sequence), ``COPY`` of the invoices, ``COPY`` of their lines (stored by PostgreSQL while
-the next batch is priced) and the run's progress.
+regularisation lines (``DraftLine``) go straight to PostgreSQL ``COPY``
+(``treasury.services.drafts_writer``).
 """
 
-import sys
-from contextlib import ExitStack, contextmanager
 from datetime import date
 from typing import NamedTuple
 
-from django.db import connection, transaction
-from django.utils import formats, timezone
+from django.db import connection
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from treasury.facts import Debtor
-from treasury.models import InvoiceKind, InvoiceStatus, LineKind
+from treasury.models import InvoiceKind, LineKind
 from treasury.pricing import PricedLine
 
 DAY_KINDS = {LineKind.USAGE, LineKind.SURCHARGE, LineKind.ABSENCE, LineKind.LATE_CANCELLATION}
@@ -185,98 +181,6 @@ class Draft(NamedTuple):
     sign: int  # -1: the lines are negated (a credit note)
     debtor: Debtor
     lines: list
-
-
-_IDS_SQL = ("SELECT nextval(pg_get_serial_sequence('treasury_invoice', 'id')) "
-            "FROM generate_series(1, %s)")
-_INVOICE_COPY = ("COPY treasury_invoice (id, kind, status, family_id, run_id, period, number, "
-                 "total_cents, reason, debtor_name, debtor_address1, debtor_address2, "
-                 "debtor_postcode, debtor_city, created_at) FROM STDIN")
-_LINE_COPY = ("COPY treasury_invoiceline (invoice_id, position, child_id, unit_id, tariff_id, "
-              "kind, period, base_kind, bracket, quantity, unit_price_cents, amount_cents, "
-              "label) FROM STDIN")
-_PROGRESS_SQL = ("UPDATE treasury_invoicingrun SET progress_done = progress_done + %s "
-                 "WHERE id = %s")
-
-
-@contextmanager
-def drafts_writer(*, run_id: int, period: date):
-    """Write batches of drafts, each batch in its own transaction that moves the run's
-    progress by its number of families. Yields ``write(drafts, families)``.
-
-    A batch is written in two ``COPY`` statements, the invoices (ids taken from the
-    table's sequence) and then their lines; the lines' ``COPY`` is left open when
-    ``write`` returns, so that PostgreSQL stores them while the caller prices the next
-    batch. The next ``write`` (or the end of the block) closes it, which runs the lines'
-    statement checks, and commits. On an error the open batch is rolled back."""
-    draft, period_text = str(InvoiceStatus.DRAFT), period.isoformat()
-    # The open batch: its transaction and cursor, its lines' COPY, its families.
-    open_batch: tuple[ExitStack, ExitStack, object, int] | None = None
-
-    def write(drafts: list[Draft], families: int) -> None:
-        nonlocal open_batch
-        finish()
-        outer, inner = ExitStack(), ExitStack()
-        open_batch = None
-        try:
-            outer.enter_context(transaction.atomic())
-            cursor = outer.enter_context(connection.cursor())
-            if drafts:
-                cursor.execute(_IDS_SQL, [len(drafts)])
-                ids = [row[0] for row in cursor.fetchall()]
-                now = timezone.now()
-                with cursor.copy(_INVOICE_COPY) as copy:
-                    for invoice_id, each in zip(ids, drafts, strict=True):
-                        debtor = each.debtor
-                        copy.write_row((invoice_id, each.kind, draft, each.family_id, run_id,
-                                        period_text, "", each.total_cents, "",
-                                        debtor.name[:310], debtor.address1, debtor.address2,
-                                        debtor.postcode, debtor.city, now))
-                write_row = inner.enter_context(cursor.copy(_LINE_COPY)).write_row
-                for invoice_id, each in zip(ids, drafts, strict=True):
-                    sign = each.sign
-                    for position, line in enumerate(each.lines):
-                        kind = str(line.kind)
-                        write_row((invoice_id, position, line.child_id, line.unit_id,
-                                   line.tariff_id, kind, period_text,
-                                   line.base_kind if kind == REGULARISATION else "",
-                                   line.bracket, sign * line.quantity, line.unit_price_cents,
-                                   sign * line.amount_cents, line.label[:255]))
-        except BaseException:
-            abort(outer, inner)
-            raise
-        open_batch = (outer, inner, cursor, families)
-
-    def finish() -> None:
-        nonlocal open_batch
-        if open_batch is None:
-            return
-        outer, inner, cursor, families = open_batch
-        open_batch = None
-        try:
-            inner.close()  # the end of the lines' COPY: PostgreSQL checks them
-            cursor.execute(_PROGRESS_SQL, [families, run_id])
-        except BaseException:
-            abort(outer, ExitStack())
-            raise
-        outer.close()  # commit
-
-    def abort(outer: ExitStack, inner: ExitStack) -> None:
-        error = sys.exc_info()
-        try:
-            inner.__exit__(*error)
-        finally:
-            outer.__exit__(*error)  # rolls the batch back
-
-    try:
-        yield write
-    except BaseException:
-        if open_batch is not None:
-            outer, inner, _cursor, _families = open_batch
-            open_batch = None
-            abort(outer, inner)
-        raise
-    finish()
 
 
 def invoice_kind(total: int) -> tuple[str, int]:

@@ -43,10 +43,10 @@ from treasury.services.drafts import (
     Summary,
     billed_lines,
     draft_lines,
-    drafts_writer,
     invoice_kind,
     month_label,
 )
+from treasury.services.drafts_writer import drafts_writer
 from treasury.services.numbering import numbers_reserve
 
 ERROR_RUN_ACTIVE = gettext_lazy(
@@ -137,11 +137,12 @@ def _compute(run: InvoicingRun) -> None:
                **facts.debtors}
     InvoicingRun.objects.filter(pk=run.pk).update(progress_total=len(family_ids))
     summary = Summary({pk: rule.label for pk, rule in tariffs.items()})
-    with drafts_writer(run_id=run.pk, period=run.period) as write:
+    with drafts_writer(run_id=run.pk, period=run.period) as writer:
         for start in range(0, len(family_ids), BATCH_FAMILIES):
             batch = family_ids[start:start + BATCH_FAMILIES]
             drafts = []
             for family_id in batch:
+                writer.pace()  # the previous batch's lines, stored while this one is priced
                 family_facts = facts.families.get(family_id)
                 priced = (price_family(family_facts, tariffs=tariffs, grids=grids,
                                        missing=missing) if family_facts else [])
@@ -162,7 +163,7 @@ def _compute(run: InvoicingRun) -> None:
                 if reasons:
                     summary.add_anomaly(family_id, debtor.name, reasons)
                 drafts.append(Draft(family_id, kind, sign * total, sign, debtor, lines))
-            write(drafts, len(batch))
+            writer.add(drafts, len(batch))
     units = {}
     if facts.untariffed_days:
         from portal.models import Unit
