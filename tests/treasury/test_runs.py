@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
 from core.models import ActionLog
 from portal.models import Absence, AbsenceStatus, ReservationStatus
@@ -210,6 +211,30 @@ def test_a_failing_computation_removes_its_drafts_and_says_so(in_a, monkeypatch)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "disk full" in run.error
     assert not Invoice.objects.exists()
+
+
+def test_lines_the_database_refuses_fail_the_run_and_leave_nothing(in_a, monkeypatch):
+    """The lines' COPY is checked when it ends (treasury 0005, 0007), after the batch's
+    invoices were written: the refusal rolls the whole batch back."""
+    from treasury.services import runs
+
+    unit = make_priced_unit()
+    for name in ("Martin", "Durand", "Petit"):
+        _, (child,) = make_household(name)
+        book(child, unit, weekdays(date(2026, 3, 2), 3))
+    monkeypatch.setattr(runs, "BATCH_FAMILIES", 2)
+    original = runs.price_family
+
+    def naming_a_missing_child(facts, **rules):
+        return [line._replace(child_id=987_654_321) for line in original(facts, **rules)]
+
+    monkeypatch.setattr(runs, "price_family", naming_a_missing_child)
+    run = invoicing_run_start(period=MARCH, actor=SYSTEM)
+    with pytest.raises(IntegrityError, match="names a child that does not exist"):
+        invoicing_run_compute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "does not exist" in run.error
+    assert not Invoice.objects.exists() and not InvoiceLine.objects.exists()
 
 
 def test_issuing_twice_is_refused_and_families_are_emailed_after_commit(

@@ -58,7 +58,7 @@ class DraftsWriter:
         self._pending = list(zip([row[0] for row in cursor.fetchall()], drafts, strict=True))
         draft, run_id, period, now = str(InvoiceStatus.DRAFT), self.run_id, self.period, \
             timezone.now()
-        with cursor.copy(_INVOICE_COPY) as copy:
+        with connection.wrap_database_errors, cursor.copy(_INVOICE_COPY) as copy:
             for invoice_id, each in self._pending:
                 debtor = each.debtor
                 copy.write_row((invoice_id, each.kind, draft, each.family_id, run_id, period,
@@ -92,7 +92,8 @@ class DraftsWriter:
                 self._send(*self._pending.pop())
             if self._copy is not None:
                 copy, self._copy = self._copy, None
-                copy.close()
+                with connection.wrap_database_errors:  # Django's IntegrityError, as the ORM
+                    copy.close()
             self._cursor.execute(_PROGRESS_SQL, [self._families, self.run_id])
         except BaseException:
             self.abort()
