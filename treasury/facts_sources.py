@@ -6,6 +6,11 @@ absences and memberships, the same rules, the same rows out (1.4–2.0 s for a t
 10,000 families). The tests use it as the oracle of the triggers after every kind of
 change; ``check_billed_days`` uses it to audit a month in production, and
 ``billed_days_rebuild`` (``treasury.services.billed_days``) repairs what differs.
+
+Its category rules are written a second time, on purpose, in the refresh function of
+migration 0006 (a migration must not import application code that may change later):
+this statement reads the whole month its own way (days counted per validity stretch,
+not bit sets), so that it checks the triggers' bookkeeping and the bit-set reading.
 """
 
 from collections import Counter
