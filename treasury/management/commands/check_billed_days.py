@@ -5,7 +5,7 @@ absences they come from; ``--repair`` recomputes them all (journalled)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from core.journal import Actor
-from tenants.models import Commune
+from tenants.management.options import add_commune_argument, commune_from_option
 from treasury.management.commands.run_invoicing import parse_period
 
 SHOWN = 20
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     help = "Compare a month's billed days with their sources; --repair recomputes them."
 
     def add_arguments(self, parser):
-        parser.add_argument("--commune", required=True, help="the commune's slug (schema)")
+        add_commune_argument(parser)
         parser.add_argument("--period", required=True, help="the month, YYYY-MM")
         parser.add_argument("--repair", action="store_true",
                             help="recompute every billed day of the commune if they differ")
@@ -26,10 +26,7 @@ class Command(BaseCommand):
         from treasury.services.billed_days import billed_days_rebuild
 
         month = parse_period(period)
-        try:
-            tenant = Commune.objects.get(schema_name=commune)
-        except Commune.DoesNotExist:
-            raise CommandError(f"unknown commune {commune!r}") from None
+        tenant = commune_from_option(commune)
         with tenant:
             missing, extra = billed_days_differences(month)
             if not missing and not extra:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core.journal import Actor
-from tenants.models import Commune
+from tenants.management.options import add_commune_argument, commune_from_option
 from treasury.pricing import format_cents
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
     help = "Build, validate and write the Hélios ORMC bordereau of a commune's unpaid invoices."
 
     def add_arguments(self, parser):
-        parser.add_argument("--commune", required=True, help="the commune's slug (schema)")
+        add_commune_argument(parser)
         parser.add_argument("--output", required=True, help="file to write (PES_Aller XML)")
         parser.add_argument("--with-pdf", action="store_true",
                             help="attach each invoice's PDF (Edition 06)")
@@ -31,10 +31,7 @@ class Command(BaseCommand):
         from treasury.selectors_helios import helios_invoices_proposed
         from treasury.services.helios import helios_bordereau_build
 
-        try:
-            tenant = Commune.objects.get(schema_name=commune)
-        except Commune.DoesNotExist:
-            raise CommandError(f"unknown commune {commune!r}") from None
+        tenant = commune_from_option(commune)
         if processes < 0:
             raise CommandError("--processes must be 0 or more")
         with tenant:

@@ -7,23 +7,20 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core.journal import Actor
-from tenants.models import Commune
+from tenants.management.options import add_commune_argument, commune_from_option
 
 
 class Command(BaseCommand):
     help = "Import a file received from Hélios (acknowledgement or return file)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--commune", required=True, help="the commune's slug (schema)")
+        add_commune_argument(parser)
         parser.add_argument("file", help="the XML file received")
 
     def handle(self, *args, commune, file, **options):
         from treasury.services.helios_imports import helios_file_import
 
-        try:
-            tenant = Commune.objects.get(schema_name=commune)
-        except Commune.DoesNotExist:
-            raise CommandError(f"unknown commune {commune!r}") from None
+        tenant = commune_from_option(commune)
         try:
             content = Path(file).read_bytes()
         except OSError as error:

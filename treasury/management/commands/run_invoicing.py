@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core.journal import Actor
-from tenants.models import Commune
+from tenants.management.options import add_commune_argument, commune_from_option
 from treasury.pricing import format_cents
 
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
     help = "Compute a month's invoices for a commune (drafts), and issue them with --issue."
 
     def add_arguments(self, parser):
-        parser.add_argument("--commune", required=True, help="the commune's slug (schema)")
+        add_commune_argument(parser)
         parser.add_argument("--period", required=True, help="the month, YYYY-MM")
         parser.add_argument("--issue", action="store_true", help="issue the drafts")
 
@@ -35,10 +35,7 @@ class Command(BaseCommand):
         )
 
         month = parse_period(period)
-        try:
-            tenant = Commune.objects.get(schema_name=commune)
-        except Commune.DoesNotExist:
-            raise CommandError(f"unknown commune {commune!r}") from None
+        tenant = commune_from_option(commune)
         actor = Actor.system("run_invoicing")
         with tenant:
             try:
