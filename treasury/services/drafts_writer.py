@@ -41,6 +41,7 @@ class DraftsWriter:
     def __init__(self, run_id: int, period: date):
         self.run_id, self.period = run_id, period.isoformat()
         self._transaction: ExitStack | None = None  # atomic block and cursor
+        self._cursor = None  # the open batch's cursor
         self._copy: ExitStack | None = None  # the lines' COPY
         self._write_row = None
         self._pending: list[tuple[int, Draft]] = []  # (invoice id, draft) not sent yet
